@@ -1,0 +1,29 @@
+// File effects: whole-file reads, and atomic writes (temp file in the destination
+// directory, fsync, rename, fsync of the directory). Errors as values.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "elfwrap/error.hpp"
+
+namespace elfwrap {
+
+inline constexpr uint64_t kMaxInputSize = 64ull << 20;  // firmware images are a few MiB
+
+Expected<std::vector<std::byte>> read_file(const std::string& path, uint64_t max_size = kMaxInputSize);
+
+// Writes `data` to `path` atomically: either the old file (or nothing) or all of `data`.
+Status write_file_atomic(const std::string& path, std::span<const std::byte> data);
+
+// The same for several outputs that belong together: every file is written to a temp file
+// first, and only when all of them are complete are they renamed into place.
+struct OutputFile {
+  std::string path;
+  std::span<const std::byte> data;
+};
+Status write_files_atomic(const std::vector<OutputFile>& outs);
+
+}  // namespace elfwrap

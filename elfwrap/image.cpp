@@ -1,0 +1,95 @@
+// parse_image(): the top-level walk that ties the parsers together, and the model's names.
+#include "elfwrap/parse_internal.hpp"
+
+namespace elfwrap {
+namespace {
+
+Status scan_volumes(const ByteView& v, uint64_t start, Image& img) {
+  uint64_t pos = start;
+  while (pos < v.size()) {
+    if (looks_like_fv(v, pos)) {
+      if (img.volumes.size() >= kMaxVolumes) return error_at(pos, "", "more than 1024 firmware volumes");
+      EW_TRY(Volume fv, parse_volume(v, pos, img.volumes.size(), img.warnings));
+      pos += fv.length;  // FvLength > 0, checked
+      img.volumes.push_back(std::move(fv));
+      continue;
+    }
+    const uint64_t next = find_fv(v, (pos + 7) & ~uint64_t{7}, v.size());
+    img.gaps.push_back({pos, next - pos, v.all_equal(pos, next - pos, 0xff)});
+    pos = next;
+  }
+  return ok();
+}
+
+Status find_nvstore(const ByteView& v, Image& img) {
+  for (size_t i = 0; i < img.volumes.size(); ++i) {
+    if (img.volumes[i].role != VolumeRole::nvstore) continue;
+    EW_TRY(NvStore nv, parse_nvstore(v, img.volumes[i], i, img.warnings));
+    img.nvstore = std::move(nv);
+    return ok();
+  }
+  img.nvstore = detect_headerless_nvstore(v, img.warnings);
+  return ok();
+}
+
+}  // namespace
+
+Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions& opts) {
+  const ByteView v(bytes);
+  Image img;
+  img.size = v.size();
+  if (v.size() == 0) return error_at(0, "", "file is empty");
+  uint64_t start = 0;
+  if (v.matches(0, "\x7f" "ELF")) {
+    EW_TRY(ElfWrapper w, parse_elf_wrapper(v, img.warnings));
+    if (opts.cross_check_lief) lief_cross_check(bytes, w, img.warnings);
+    start = w.header_end;
+    img.elf = std::move(w);
+  }
+  EW_CHECK(scan_volumes(v, start, img));
+  EW_CHECK(find_nvstore(v, img));
+  EW_TRY(img.reset_vector, parse_reset_vector(v));
+  if (img.volumes.empty() && !img.nvstore)
+    return error_at(0, "", "no firmware volume found (no \"_FVH\" signature at an 8-byte aligned volume header)");
+  return img;
+}
+
+const Volume* Image::nv_volume() const {
+  for (const auto& fv : volumes)
+    if (fv.role == VolumeRole::nvstore) return &fv;
+  return nullptr;
+}
+
+std::string to_string(const Warning& w) {
+  return (w.path.empty() ? "offset " + hex(w.offset) : w.path + " at " + hex(w.offset)) + ": " + w.message;
+}
+
+const char* role_name(VolumeRole r) {
+  switch (r) {
+    case VolumeRole::nvstore: return "nvstore";
+    case VolumeRole::sec: return "sec";
+    case VolumeRole::main: return "main";
+    case VolumeRole::other: return "other";
+  }
+  return "other";
+}
+
+const char* ffs_type_name(uint8_t t) {
+  static const char* const names[] = {"ALL", "RAW", "FREEFORM", "SECURITY_CORE", "PEI_CORE", "DXE_CORE",
+                                      "PEIM", "DRIVER", "COMBINED_PEIM_DRIVER", "APPLICATION", "MM",
+                                      "FIRMWARE_VOLUME_IMAGE", "COMBINED_MM_DXE", "MM_CORE",
+                                      "MM_STANDALONE", "MM_CORE_STANDALONE"};
+  if (t < std::size(names)) return names[t];
+  if (t == 0xf0) return "FFS_PAD";
+  return "OEM/unknown";
+}
+
+std::string ffs_state_name(uint8_t state) {
+  static const char* const names[] = {"HEADER_CONSTRUCTION", "HEADER_VALID", "DATA_VALID",
+                                      "MARKED_FOR_UPDATE", "DELETED", "HEADER_INVALID"};
+  for (int b = 5; b >= 0; --b)
+    if (state & (1u << b)) return names[b];
+  return "NONE";
+}
+
+}  // namespace elfwrap

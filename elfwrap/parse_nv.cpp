@@ -1,0 +1,231 @@
+// The NV store: variable store header, variables (authenticated or plain format), and the
+// fault-tolerant-write working block. Layouts from OvmfPkg/VarStore.fdf.inc.
+#include <array>
+
+#include "elfwrap/parse_internal.hpp"
+
+namespace elfwrap {
+
+const NvLayout kLayout2M{"0x20000", 0x20000, 0xe000, 0xe000, 0xf000, 0x1000, 0x10000, 0x10000};
+const NvLayout kLayout4M{"0x84000", 0x84000, 0x40000, 0x40000, 0x41000, 0x1000, 0x42000, 0x42000};
+
+const NvLayout* layout_by_name(std::string_view name) {
+  if (name == kLayout2M.name) return &kLayout2M;
+  if (name == kLayout4M.name) return &kLayout4M;
+  return nullptr;
+}
+
+const NvLayout* layout_by_region_size(uint64_t size) {
+  if (size == kLayout2M.region_size) return &kLayout2M;
+  if (size == kLayout4M.region_size) return &kLayout4M;
+  return nullptr;
+}
+
+uint32_t crc32(std::span<const std::byte> data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xffffffffu;
+  for (std::byte b : data) c = table[(c ^ std::to_integer<uint8_t>(b)) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+namespace {
+
+constexpr uint16_t kStartId = 0x55aa;
+constexpr uint64_t kStoreHeaderSize = 0x1c, kAuthVarHeader = 0x3c, kPlainVarHeader = 0x20;
+constexpr uint64_t kFtwHeaderSize = 0x20;
+
+uint64_t align4(uint64_t v) { return (v + 3) & ~uint64_t{3}; }
+
+VarState decode_var_state(uint8_t s) {
+  if (s == 0x3f) return VarState::added;
+  if (s == 0x3e) return VarState::in_deleted_transition;
+  if (s == 0x7f) return VarState::header_valid_only;
+  if ((s & 0x02) == 0) return VarState::deleted;  // VAR_DELETED (0xfd) programmed
+  return VarState::invalid;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+// UCS-2 name up to its NUL (UEFI variable names are UCS-2; surrogates are kept as is).
+std::string read_name(const ByteView& v, uint64_t off, uint32_t size) {
+  std::string s;
+  for (uint64_t i = 0; i + 1 < size; i += 2) {
+    const uint16_t c = *v.le<uint16_t>(off + i);
+    if (c == 0) break;
+    append_utf8(s, c);
+  }
+  return s;
+}
+
+// One variable header at `off` (store-relative). Returns nullopt-like end marker via Variable.end == 0.
+Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, const std::string& path) {
+  const uint64_t hdr = auth ? kAuthVarHeader : kPlainVarHeader;
+  EW_CHECK(need_sub(st, off, hdr, path, "variable header"));
+  Variable var;
+  var.offset = st.abs(off);
+  var.state_raw = *st.le<uint8_t>(off + 2);
+  var.state = decode_var_state(var.state_raw);
+  var.attributes = *st.le<uint32_t>(off + 4);
+  var.name_size = *st.le<uint32_t>(off + (auth ? 0x24 : 0x08));
+  var.data_size = *st.le<uint32_t>(off + (auth ? 0x28 : 0x0c));
+  var.vendor.bytes = *st.array<16>(off + (auth ? 0x2c : 0x10));
+  const uint64_t name_off = off + hdr;
+  if (var.name_size == 0 || var.name_size % 2 || !st.contains(name_off, var.name_size))
+    return error_at(var.offset, path, "NameSize " + hex(var.name_size) + " is odd, zero or runs past the end of the variable store at " + hex(st.abs(st.size())));
+  const uint64_t data_off = align4(name_off + var.name_size);
+  if (!st.contains(data_off, var.data_size))
+    return error_at(var.offset, path, "DataSize " + hex(var.data_size) + " runs past the end of the variable store at " + hex(st.abs(st.size())));
+  var.name = read_name(st, name_off, var.name_size);
+  var.data_offset = st.abs(data_off);
+  var.end = st.abs(align4(data_off + var.data_size));
+  return var;
+}
+
+Status walk_variables(const ByteView& st, bool auth, const std::string& spath, NvStore& nv, std::vector<Warning>& warns) {
+  uint64_t off = kStoreHeaderSize;  // already 4-aligned
+  const uint64_t hdr = auth ? kAuthVarHeader : kPlainVarHeader;
+  while (off < st.size()) {
+    const std::string path = spath + "/var[" + std::to_string(nv.variables.size()) + "]";
+    const uint64_t room = st.size() - off;
+    if (st.all_equal(off, std::min(room, hdr), 0xff)) break;  // free space
+    EW_TRY(uint16_t id, need_le<uint16_t>(st, off, path, "StartId"));
+    if (id != kStartId)
+      return error_at(st.abs(off), path, "StartId " + hex(id) + " is not 0x55aa");
+    if (nv.variables.size() >= kMaxVariables) return error_at(st.abs(off), path, "more than 65536 variables");
+    EW_TRY(Variable var, read_variable(st, off, auth, path));
+    off = var.end - st.base();  // strictly advances: at least the header size
+    nv.variables.push_back(std::move(var));
+  }
+  nv.free_offset = st.abs(std::min(off, st.size()));
+  if (off < st.size() && !st.all_equal(off, st.size() - off, 0xff))
+    warns.push_back({st.abs(off), spath, "bytes after the last variable are not erased"});
+  return ok();
+}
+
+std::optional<FtwWorkingBlock> read_ftw(const ByteView& img, uint64_t off) {
+  auto h = img.sub(off, kFtwHeaderSize);
+  if (!h) return std::nullopt;
+  FtwWorkingBlock f;
+  f.offset = off;
+  Guid sig;
+  sig.bytes = *h->array<16>(0);
+  f.signature_ok = sig == guids::kFtwWorkingBlock;
+  if (!f.signature_ok) return f;
+  f.crc = *h->le<uint32_t>(0x10);
+  const uint8_t bits = *h->le<uint8_t>(0x14);
+  f.valid = (bits & 1) == 0 && (bits & 2) != 0;  // erase polarity 1: Valid programmed, Invalid not
+  f.write_queue_size = *h->le<uint64_t>(0x18);
+  // CRC over the header with Crc erased and both state bits at the erase value (FtwWorkSpace.c).
+  std::array<std::byte, kFtwHeaderSize> copy;
+  for (uint64_t i = 0; i < kFtwHeaderSize; ++i) copy[i] = std::byte{*h->le<uint8_t>(i)};
+  for (int i = 0x10; i < 0x14; ++i) copy[i] = std::byte{0xff};
+  copy[0x14] |= std::byte{0x03};
+  f.crc_ok = crc32(copy) == f.crc;
+  return f;
+}
+
+void check_ftw(const ByteView& img, NvStore& nv, std::vector<Warning>& warns) {
+  if (!nv.layout) return;
+  nv.ftw = read_ftw(img, nv.offset + nv.layout->ftw_working_offset);
+  if (!nv.ftw) return;
+  if (!nv.ftw->signature_ok)
+    warns.push_back({nv.ftw->offset, "NV/FTW", "FTW working block signature missing (the firmware re-creates it)"});
+  else if (!nv.ftw->crc_ok)
+    warns.push_back({nv.ftw->offset, "NV/FTW", "FTW working block header CRC " + hex(nv.ftw->crc) + " is invalid"});
+}
+
+}  // namespace
+
+Expected<NvStore> parse_nvstore(const ByteView& img, const Volume& fv, size_t index, std::vector<Warning>& warns) {
+  const std::string path = "FV[" + std::to_string(index) + "]/VarStore";
+  NvStore nv;
+  nv.offset = fv.offset;
+  nv.layout = layout_by_region_size(fv.length);
+  if (!nv.layout)
+    warns.push_back({fv.offset + 0x20, path, "NV FvLength " + hex(fv.length) + " matches neither OVMF layout (0x20000, 0x84000)"});
+  nv.store_offset = fv.offset + fv.header_length;
+  const ByteView vol = *img.sub(fv.offset, fv.length);
+  EW_TRY(ByteView sh, need_sub(vol, fv.header_length, kStoreHeaderSize, path, "variable store header"));
+  Guid sig;
+  sig.bytes = *sh.array<16>(0);
+  if (sig != guids::kAuthVarStore && sig != guids::kVarStore)
+    return error_at(nv.store_offset, path, "variable store signature " + sig.str() + " is neither the authenticated nor the plain store GUID");
+  nv.authenticated = sig == guids::kAuthVarStore;
+  nv.store_size = *sh.le<uint32_t>(0x10);
+  nv.format = *sh.le<uint8_t>(0x14);
+  nv.state = *sh.le<uint8_t>(0x15);
+  const uint64_t room = fv.length - fv.header_length;
+  if (nv.store_size < kStoreHeaderSize || nv.store_size > room)
+    return error_at(nv.store_offset + 0x10, path, "variable store Size " + hex(nv.store_size) + " is below 0x1c or larger than the NV FV allows (" + hex(room) + ")");
+  if (nv.layout && nv.store_size != nv.layout->varstore_size - fv.header_length)
+    warns.push_back({nv.store_offset + 0x10, path, "variable store Size " + hex(nv.store_size) + " differs from the " + nv.layout->name + " layout's " + hex(nv.layout->varstore_size - fv.header_length)});
+  if (nv.format != 0x5a) warns.push_back({nv.store_offset + 0x14, path, "variable store Format " + hex(nv.format) + " is not 0x5a (formatted)"});
+  if (nv.state != 0xfe) warns.push_back({nv.store_offset + 0x15, path, "variable store State " + hex(nv.state) + " is not 0xfe (healthy)"});
+  EW_CHECK(walk_variables(*vol.sub(fv.header_length, nv.store_size), nv.authenticated, path, nv, warns));
+  check_ftw(img, nv, warns);
+  return nv;
+}
+
+std::optional<NvStore> detect_headerless_nvstore(const ByteView& img, std::vector<Warning>& warns) {
+  for (const NvLayout* l : {&kLayout2M, &kLayout4M}) {
+    auto f = read_ftw(img, l->ftw_working_offset);
+    if (!f || !f->signature_ok || !looks_like_fv(img, l->region_size)) continue;
+    NvStore nv;
+    nv.fv_present = false;
+    nv.layout = l;
+    nv.offset = 0;
+    nv.store_offset = 0;
+    nv.free_offset = 0;
+    check_ftw(img, nv, warns);
+    return nv;
+  }
+  return std::nullopt;
+}
+
+size_t NvStore::live_variables() const {
+  size_t n = 0;
+  for (const auto& v : variables)
+    if (v.state == VarState::added || v.state == VarState::in_deleted_transition) ++n;
+  return n;
+}
+
+const char* var_state_name(VarState s) {
+  switch (s) {
+    case VarState::added: return "added";
+    case VarState::in_deleted_transition: return "in-deleted-transition";
+    case VarState::deleted: return "deleted";
+    case VarState::header_valid_only: return "header-valid-only";
+    case VarState::invalid: return "invalid";
+  }
+  return "invalid";
+}
+
+std::string var_attributes_str(uint32_t a) {
+  static const char* const names[] = {"NV", "BS", "RT", "HR", "AW", "AT", "AP"};
+  std::string s;
+  for (int i = 0; i < 7; ++i)
+    if (a & (1u << i)) s += (s.empty() ? "" : "|") + std::string(names[i]);
+  if (a & ~0x7fu) s += (s.empty() ? "" : "|") + hex(a & ~0x7fu);
+  return s.empty() ? "0" : s;
+}
+
+}  // namespace elfwrap

@@ -1,0 +1,36 @@
+// Shared pieces of the elfwrap driver: diagnostics and the per-command registration.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "elfwrap/error.hpp"
+#include "elfwrap/image.hpp"
+
+namespace elfwrap::cli {
+
+// Exit codes (shared/STYLE.md): 0 success, 1 failure (bad input, check failed), 2 usage.
+inline constexpr int kExitOk = 0, kExitFail = 1, kExitUsage = 2;
+
+inline void print_error(const Error& e) { std::cerr << "elfwrap: error: " << to_string(e) << "\n"; }
+inline void print_warning(const std::string& file, const Warning& w) {
+  std::cerr << "elfwrap: warning: '" << file << "': " << to_string(w) << "\n";
+}
+inline void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+
+// Reads and parses an image; on failure prints the error and returns nullopt.
+std::optional<Image> load_image(const std::string& path, std::vector<std::byte>* bytes_out = nullptr);
+
+// Each command adds its subcommand and sets `run` to what it does when selected.
+using Runner = std::function<int()>;
+Runner add_inspect(CLI::App& app);
+Runner add_wrap(CLI::App& app);
+Runner add_unwrap(CLI::App& app);
+Runner add_verify(CLI::App& app);
+Runner add_vars(CLI::App& app);
+Runner add_compat(CLI::App& app);
+
+}  // namespace elfwrap::cli

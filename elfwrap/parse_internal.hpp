@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "elfwrap/checksum.hpp"
 #include "elfwrap/image.hpp"
 #include "elfwrap/reader.hpp"
 
@@ -28,6 +29,6 @@ std::optional<NvStore> detect_headerless_nvstore(const ByteView& img, std::vecto
 Expected<ResetVector> parse_reset_vector(const ByteView& img);
 
 uint16_t fv_header_checksum(const ByteView& hdr);  // sum of the u16 words
-uint32_t crc32(std::span<const std::byte> data);
+
 
 }  // namespace elfwrap

@@ -1,0 +1,212 @@
+// The firmware-image model on fixture-built images: what it finds.
+#include "tests/unit/helpers.hpp"
+
+#include "elfwrap/json.hpp"
+#include "elfwrap/reader.hpp"
+
+using namespace elfwrap;
+using namespace fx;
+
+TEST_CASE("GUIDs round-trip through the EFI byte layout and have names") {
+  const auto g = Guid::parse("8c8ce578-8a3d-4f1c-9935-896185c32dd3");
+  REQUIRE(g);
+  CHECK(g->bytes[0] == 0x78);  // Data1 little-endian
+  CHECK(g->bytes[8] == 0x99);  // Data4 as is
+  CHECK(g->str() == "8c8ce578-8a3d-4f1c-9935-896185c32dd3");
+  CHECK(std::string(guid_name(*g)) == "EFI_FIRMWARE_FILE_SYSTEM2");
+  CHECK_FALSE(Guid::parse("8c8ce578-8a3d-4f1c-9935-896185c32dd"));
+  CHECK_FALSE(Guid::parse("8c8ce578x8a3d-4f1c-9935-896185c32dd3"));
+  CHECK_FALSE(Guid::parse("zc8ce578-8a3d-4f1c-9935-896185c32dd3"));
+  for (const Guid* k : {&guids::kNvStoreFv, &guids::kFfs2, &guids::kSecFv, &guids::kFvMainCompact,
+                        &guids::kAuthVarStore, &guids::kFtwWorkingBlock, &guids::kOvmfTableFooter})
+    CHECK(guid_name(*k) != nullptr);
+}
+
+TEST_CASE("the checked reader refuses every out-of-bounds access, including overflowing ones") {
+  Bytes b = filled(16, 0x11);
+  ByteView v(b, 0x1000);
+  CHECK(v.le<uint32_t>(12) == 0x11111111u);
+  CHECK_FALSE(v.le<uint32_t>(13));
+  CHECK_FALSE(v.le<uint64_t>(UINT64_MAX));
+  CHECK_FALSE(v.sub(8, UINT64_MAX));
+  CHECK_FALSE(v.sub(UINT64_MAX, 1));
+  CHECK(v.sub(16, 0));
+  CHECK(v.sub(4, 4)->abs(0) == 0x1004);
+  CHECK(v.all_equal(0, 16, 0x11));
+  CHECK_FALSE(v.all_equal(0, 17, 0x11));
+}
+
+TEST_CASE("a 2 MiB xen-pvh image: three volumes, the 0x20000 NV layout, the PVH entry") {
+  const Image img = parse_ok(ovmf_image(0x200000, Tail::xen_pvh));
+  CHECK(img.size == 0x200000);
+  CHECK_FALSE(img.elf);
+  REQUIRE(img.volumes.size() == 3);
+  CHECK(img.volumes[0].role == VolumeRole::nvstore);
+  CHECK(img.volumes[0].length == 0x20000);
+  CHECK(img.volumes[1].role == VolumeRole::main);
+  CHECK(img.volumes[1].offset == 0x20000);
+  CHECK(img.volumes[1].name == guids::kFvMainCompact);
+  CHECK(img.volumes[2].role == VolumeRole::sec);
+  CHECK(img.volumes[2].offset == 0x1f0000);
+  for (const auto& fv : img.volumes) CHECK(fv.checksum_ok);
+  REQUIRE(img.nvstore);
+  CHECK(img.nvstore->layout == &kLayout2M);
+  CHECK(img.nvstore->authenticated);
+  CHECK(img.nvstore->store_size == 0xdfb8);
+  CHECK(img.nvstore->variables.empty());
+  REQUIRE(img.nvstore->ftw);
+  CHECK(img.nvstore->ftw->offset == 0xf000);
+  CHECK(img.nvstore->ftw->crc_ok);
+  CHECK(img.nvstore->ftw->valid);
+  CHECK(img.nvstore->ftw->write_queue_size == 0xfe0);
+  CHECK(img.reset_vector.flavor == Flavor::xen_pvh);
+  CHECK(img.reset_vector.pvh_entry_offset == 0x200000 - 0x30);
+  CHECK(img.reset_vector.guided_table.empty());
+  CHECK(img.warnings.empty());
+}
+
+TEST_CASE("FFS files: pad file with the extended header, types, states, alignment, free space") {
+  const Image img = parse_ok(ovmf_image(0x100000, Tail::xen_pvh));
+  const Volume& main = img.volumes[1];
+  REQUIRE(main.files.size() == 3);
+  CHECK(main.files[0].type == 0xf0);  // the pad file carrying the extended header
+  CHECK(main.files[0].offset == 0x20048);
+  CHECK(main.files[1].type == 0x0b);
+  CHECK(main.files[1].size == 0x418);
+  CHECK(ffs_state_name(main.files[1].state) == "DATA_VALID");
+  CHECK(main.files[2].alignment == 16);
+  CHECK(main.files[2].header_checksum_ok);
+  REQUIRE(main.gaps.size() == 1);
+  CHECK(main.gaps[0].erased);
+  CHECK(main.gaps[0].offset + main.gaps[0].length == main.offset + main.length);
+  const Volume& sec = img.volumes[2];
+  CHECK(sec.files.back().offset + sec.files.back().size == img.size);  // the volume top file
+}
+
+TEST_CASE("a 4 MiB image uses the 0x84000 layout; a stock tail has the GUIDed table") {
+  const Image img = parse_ok(ovmf_image(0x400000, Tail::stock));
+  REQUIRE(img.nvstore);
+  CHECK(img.nvstore->layout == &kLayout4M);
+  CHECK(img.nvstore->ftw->offset == 0x41000);
+  CHECK(img.volumes[1].offset == 0x84000);
+  CHECK(img.reset_vector.flavor == Flavor::stock);
+  CHECK_FALSE(img.reset_vector.pvh_entry_offset);
+  REQUIRE(img.reset_vector.guided_table.size() == 2);
+  CHECK(std::string(guid_name(img.reset_vector.guided_table[0].guid)) == "SEV_ES_RESET_BLOCK");
+  CHECK(std::string(guid_name(img.reset_vector.guided_table[1].guid)) == "TDX_METADATA");
+  CHECK(img.reset_vector.guided_table[0].offset == 0x400000 - 0x32 - 22);
+}
+
+TEST_CASE("CODE-only and VARS-only images") {
+  const Image code = parse_ok(code_image(0x1e0000, Tail::xen_pvh));
+  CHECK(code.volumes.size() == 2);
+  CHECK_FALSE(code.nvstore);
+  CHECK(code.reset_vector.pvh_entry_offset == 0x1e0000 - 0x30);
+  const Image vars = parse_ok(build_nv(Nv{&kLayout4M}));
+  CHECK(vars.volumes.size() == 1);
+  CHECK(vars.nvstore->layout == &kLayout4M);
+  CHECK(vars.reset_vector.flavor == Flavor::unknown);
+  const Image none = parse_ok(code_image(0x1e0000, Tail::none));
+  CHECK(none.reset_vector.flavor == Flavor::unknown);
+}
+
+TEST_CASE("variables in every state, names at the limits, plain and authenticated stores") {
+  for (bool auth : {true, false}) {
+    Nv nv;
+    nv.authenticated = auth;
+    nv.vars = {Var{u"BootOrder"}, Var{u"Gone", guids::kGlobalVariable, 7, 0x3c},
+               Var{u"Moving", guids::kGlobalVariable, 3, 0x3e}, Var{u"Half", guids::kGlobalVariable, 7, 0x7f},
+               Var{u"X", Guid::of("d719b2cb-3d3a-4596-a3bc-dad00e67656f"), 0x27, 0x3f, Bytes{}},
+               Var{std::u16string(1000, u'n'), guids::kGlobalVariable, 1, 0x3f, filled(4001, 0xab)}};
+    const Image img = parse_ok(ovmf_image(0x200000, Tail::xen_pvh, &nv));
+    const auto& vars = img.nvstore->variables;
+    REQUIRE(vars.size() == 6);
+    CHECK(img.nvstore->authenticated == auth);
+    CHECK(vars[0].name == "BootOrder");
+    CHECK(vars[0].state == VarState::added);
+    CHECK(vars[0].data_size == 3);
+    CHECK(var_attributes_str(vars[0].attributes) == "NV|BS|RT");
+    CHECK(vars[1].state == VarState::deleted);
+    CHECK(vars[2].state == VarState::in_deleted_transition);
+    CHECK(vars[3].state == VarState::header_valid_only);
+    CHECK(vars[4].data_size == 0);
+    CHECK(var_attributes_str(vars[4].attributes) == "NV|BS|RT|AT");
+    CHECK(vars[5].name.size() == 1000);
+    CHECK(vars[5].data_size == 4001);
+    CHECK(img.nvstore->live_variables() == 4);
+    CHECK(img.nvstore->free_offset == vars[5].end);
+    CHECK(img.warnings.empty());
+  }
+}
+
+TEST_CASE("an edk2-style ELF header over the variable store") {
+  Bytes b = ovmf_image(0x400000, Tail::xen_pvh);
+  overlay_elf(b, ElfSpec{});
+  const Image img = parse_ok(b);
+  REQUIRE(img.elf);
+  CHECK(img.elf->elf_class == 32);
+  CHECK(img.elf->machine == 3);
+  CHECK(img.elf->osabi == 3);
+  CHECK(img.elf->entry == 0x2fffd0);
+  REQUIRE(img.elf->segments.size() == 2);
+  CHECK(img.elf->segments[0].filesz == 0x200000);
+  CHECK(img.elf->segments[1].offset == 0x74);
+  CHECK(img.elf->header_end == 0x88);
+  REQUIRE(img.elf->notes.size() == 1);
+  CHECK(img.elf->notes[0].name == "Xen");
+  CHECK(std::string(xen_note_name(img.elf->notes[0].type)) == "PHYS32_ENTRY");
+  CHECK(img.elf->phys32_entry() == 0x2fffd0);
+  CHECK(has_warning(img, "ELF/phdr[1] at 0x74: PT_NOTE p_align 0x0 is not 4"));
+  // The NV FV header is gone; the layout is still known from the FTW working block.
+  REQUIRE(img.nvstore);
+  CHECK_FALSE(img.nvstore->fv_present);
+  CHECK(img.nvstore->layout == &kLayout4M);
+  CHECK(img.volumes.size() == 2);
+  CHECK(img.reset_vector.flavor == Flavor::xen_pvh);
+  // LIEF agrees with the checked reader.
+  for (const auto& w : img.warnings) CHECK(to_string(w).find("LIEF") == std::string::npos);
+}
+
+TEST_CASE("ELF64 header with p_align 4: no shape warnings") {
+  Bytes b = ovmf_image(0x200000, Tail::xen_pvh);
+  overlay_elf(b, ElfSpec{64, 3, 0x100000, 0x200000, 0x2fffd0, 4});
+  const Image img = parse_ok(b);
+  CHECK(img.elf->elf_class == 64);
+  CHECK(img.elf->header_end == 0xc4);
+  CHECK(img.warnings.empty());
+}
+
+TEST_CASE("soft findings are warnings: checksums, unknown file system, FTW CRC, store format") {
+  Fv bad;
+  bad.filesystem = Guid::of("01234567-89ab-cdef-0123-456789abcdef");
+  bad.bad_checksum = true;
+  bad.length = 0x1000;
+  Nv nv;
+  nv.bad_ftw_crc = true;
+  Bytes img = concat({build_nv(nv), build_fv(bad)});
+  const Image m = parse_ok(img);
+  CHECK(has_warning(m, "FV[1] at 0x20032: header checksum"));
+  CHECK(has_warning(m, "FV[1] at 0x20010: unknown FileSystemGuid 01234567-89ab-cdef-0123-456789abcdef"));
+  CHECK(has_warning(m, "NV/FTW at 0xf000: FTW working block header CRC"));
+  Fv badfile;
+  badfile.files.push_back(File{});
+  badfile.files.back().bad_checksum = true;
+  CHECK(has_warning(parse_ok(build_fv(badfile)), "FV[0]/FFS[0] at 0x48: FFS header checksum is invalid"));
+}
+
+TEST_CASE("the JSON model has the documented keys") {
+  const Image img = parse_ok(ovmf_image(0x200000, Tail::stock));
+  const auto j = to_json(img);
+  CHECK(j["size"] == 0x200000);
+  CHECK(j["elf"].is_null());
+  CHECK(j["volumes"][0]["role"] == "nvstore");
+  CHECK(j["volumes"][1]["name_guid"] == "48db5e17-707c-472d-91cd-1613e7ef51b0");
+  CHECK(j["volumes"][2]["filesystem_guid"] == "8c8ce578-8a3d-4f1c-9935-896185c32dd3");
+  CHECK(j["nvstore"]["layout"] == "0x20000");
+  CHECK(j["nvstore"]["authenticated"] == true);
+  CHECK(j["nvstore"]["variables"].is_array());
+  CHECK(j["reset_vector"]["flavor"] == "stock");
+  CHECK(j["reset_vector"]["pvh_entry_offset"].is_null());
+  CHECK(j["reset_vector"]["guided_table"][1]["name"] == "TDX_METADATA");
+  CHECK(j["warnings"].is_array());
+}

@@ -88,10 +88,15 @@ Status read_notes(const ByteView& seg, const std::string& path, ElfWrapper& out)
     ElfNote note;
     note.offset = seg.abs(off);
     note.type = type;
-    for (uint32_t i = 0; i < namesz; ++i) {
-      const char c = static_cast<char>(*seg.le<uint8_t>(name_off + i));
-      if (c == '\0') break;
-      note.name.push_back(c);
+    for (uint32_t i = 0; i < namesz; ++i) {  // printable ASCII as is, anything else as \xNN
+      const uint8_t c = *seg.le<uint8_t>(name_off + i);
+      if (c == 0) break;
+      if (c >= 0x20 && c < 0x7f && c != '\\') {
+        note.name.push_back(static_cast<char>(c));
+      } else {
+        static const char digits[] = "0123456789abcdef";
+        note.name += {'\\', 'x', digits[c >> 4], digits[c & 15]};
+      }
     }
     for (uint32_t i = 0; i < descsz; ++i) note.desc.push_back(*seg.le<uint8_t>(desc_off + i));
     if (descsz == 1 || descsz == 2 || descsz == 4 || descsz == 8) {

@@ -94,8 +94,7 @@ Status walk_files(const ByteView& vol, const std::string& vpath, Volume& fv, std
       break;
     }
     if (vol.all_equal(off, std::min<uint64_t>(room, 24), erased)) {  // free space up to the next data
-      uint64_t q = off;
-      while (q < vol.size() && vol.all_equal(q, 1, erased)) ++q;
+      uint64_t q = vol.find_not(off, erased);
       if (q < vol.size()) q &= ~uint64_t{7};  // >= off + 24: the first 24 bytes are erased
       fv.gaps.push_back({vol.abs(off), q - off, true});
       off = q;

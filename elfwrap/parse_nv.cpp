@@ -53,25 +53,40 @@ VarState decode_var_state(uint8_t s) {
 }
 
 void append_utf8(std::string& out, uint32_t cp) {
+  auto put = [&](uint32_t v) { out.push_back(static_cast<char>(v)); };
   if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
+    put(cp);
   } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    put(0xc0 | (cp >> 6));
+    put(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    put(0xe0 | (cp >> 12));
+    put(0x80 | ((cp >> 6) & 0x3f));
+    put(0x80 | (cp & 0x3f));
   } else {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    put(0xf0 | (cp >> 18));
+    put(0x80 | ((cp >> 12) & 0x3f));
+    put(0x80 | ((cp >> 6) & 0x3f));
+    put(0x80 | (cp & 0x3f));
   }
 }
 
-// UCS-2 name up to its NUL (UEFI variable names are UCS-2; surrogates are kept as is).
+// UTF-16LE name up to its NUL, as UTF-8; unpaired surrogates become U+FFFD so the model
+// only ever holds valid UTF-8.
 std::string read_name(const ByteView& v, uint64_t off, uint32_t size) {
   std::string s;
   for (uint64_t i = 0; i + 1 < size; i += 2) {
-    const uint16_t c = *v.le<uint16_t>(off + i);
+    uint32_t c = *v.le<uint16_t>(off + i);
     if (c == 0) break;
-    append_utf8(s, c);
+    if (c >= 0xd800 && c <= 0xdbff && i + 3 < size) {
+      const uint32_t lo = *v.le<uint16_t>(off + i + 2);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        append_utf8(s, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
+        i += 2;
+        continue;
+      }
+    }
+    append_utf8(s, (c >= 0xd800 && c <= 0xdfff) ? 0xfffd : c);
   }
   return s;
 }

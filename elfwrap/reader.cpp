@@ -1,12 +1,20 @@
 #include "elfwrap/reader.hpp"
 
+#include <algorithm>
+
 namespace elfwrap {
 
 bool ByteView::all_equal(uint64_t off, uint64_t len, uint8_t value) const {
   if (!contains(off, len)) return false;
-  for (uint64_t i = 0; i < len; ++i)
-    if (std::to_integer<uint8_t>(data_[off + i]) != value) return false;
-  return true;
+  const auto part = data_.subspan(off, len);
+  return std::all_of(part.begin(), part.end(), [value](std::byte b) { return b == std::byte{value}; });
+}
+
+uint64_t ByteView::find_not(uint64_t off, uint8_t value) const {
+  if (off >= data_.size()) return data_.size();
+  const auto it = std::find_if(data_.begin() + static_cast<ptrdiff_t>(off), data_.end(),
+                               [value](std::byte b) { return b != std::byte{value}; });
+  return static_cast<uint64_t>(it - data_.begin());
 }
 
 bool ByteView::matches(uint64_t off, std::string_view text) const {

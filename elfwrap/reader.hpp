@@ -59,6 +59,8 @@ class ByteView {
 
   // True when [off, off+len) is inside and every byte equals `value`.
   bool all_equal(uint64_t off, uint64_t len, uint8_t value) const;
+  // First offset >= off whose byte differs from `value`; size() when there is none.
+  uint64_t find_not(uint64_t off, uint8_t value) const;
   // True when the bytes at off equal `text` exactly.
   bool matches(uint64_t off, std::string_view text) const;
 

@@ -210,3 +210,20 @@ TEST_CASE("the JSON model has the documented keys") {
   CHECK(j["reset_vector"]["guided_table"][1]["name"] == "TDX_METADATA");
   CHECK(j["warnings"].is_array());
 }
+
+TEST_CASE("untrusted names become valid UTF-8 (fuzzer finding: JSON rendering threw on raw bytes)") {
+  Nv nv;
+  nv.vars = {Var{std::u16string{u'A', char16_t(0xd800), u'B'}}, Var{std::u16string{char16_t(0xd83d), char16_t(0xde00)}},
+             Var{u"\u00e9t\u00e9"}};
+  const Image img = parse_ok(ovmf_image(0x200000, Tail::xen_pvh, &nv));
+  CHECK(img.nvstore->variables[0].name == "A\xef\xbf\xbd" "B");   // lone surrogate -> U+FFFD
+  CHECK(img.nvstore->variables[1].name == "\xf0\x9f\x98\x80");    // surrogate pair -> U+1F600
+  CHECK(img.nvstore->variables[2].name == "\xc3\xa9t\xc3\xa9");
+  Bytes b = ovmf_image(0x200000, Tail::xen_pvh);
+  overlay_elf(b, ElfSpec{});
+  put8(b, 0x74 + 12, 0xac);  // first byte of the note name "Xen"
+  const Image e = parse_ok(b);
+  CHECK(e.elf->notes[0].name == "\\xacen");
+  CHECK_NOTHROW((void)to_json(e).dump());
+  CHECK_NOTHROW((void)to_json(img).dump());
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# fuzz-one.sh FUZZER SEED_CORPUS SECONDS: run one libFuzzer target for a bounded time on a
+# scratch copy of the seed corpus; print the number of executions; a crash fails the test and
+# leaves the crashing input in the scratch directory, whose path is printed.
+set -euo pipefail
+fuzzer=$1 seeds=$2 seconds=$3
+work=$(mktemp -d /tmp/elfwrap-fuzz.XXXXXX)
+mkdir -p "$work/corpus"
+cp "$seeds"/* "$work/corpus/"
+cd "$work"
+if "$fuzzer" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+     -print_final_stats=1 corpus >"$work/log" 2>&1; then
+  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$work/log" || true
+  echo "fuzz: $(basename "$fuzzer") ran ${seconds}s, corpus $(ls corpus | wc -l) inputs"
+  rm -rf "$work"
+else
+  tail -40 "$work/log"
+  echo "fuzz: $(basename "$fuzzer") FAILED; inputs and log kept in $work"
+  exit 1
+fi

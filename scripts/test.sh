@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The test command: set up (packages, build), then
+#   1. every ctest test in the normal build (unit, integration, real clients, real Xen),
+#   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang),
+#   3. each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60) on the seed corpus.
+# Ends with one line summing all three: "total: N passed, N failed".
+#
+#   scripts/test.sh [--quick]     --quick: only step 1
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib/common.sh"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+passed=0 failed=0
+# run_ctest DIR ARGS...: runs ctest, adds its counts to the totals.
+run_ctest() {
+  local dir=$1; shift
+  local log
+  log=$(mktemp)
+  (cd "$dir" && ctest --output-on-failure "$@") 2>&1 | tee "$log"
+  local line
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "test.sh: ctest in $dir printed no summary" >&2
+    failed=$((failed + 1))
+  else
+    local f t
+    f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    t=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + t - f)); failed=$((failed + f))
+  fi
+  rm -f "$log"
+}
+
+set -e
+"$top/scripts/setup.sh" $([ "$quick" = 1 ] || echo --asan --fuzz)
+cmake -S "$top" -B "$top/build-fuzz" -DELFWRAP_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null 2>&1 || true
+[ "$quick" = 1 ] || cmake --build "$top/build-fuzz" >/dev/null
+set +e
+
+progress "tests: normal build"
+run_ctest "$top/build"
+if [ "$quick" = 0 ]; then
+  progress "tests: ASan+UBSan build"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_ctest "$top/build-asan" -LE xen-e2e
+  progress "fuzzing: ${FUZZ_SECONDS}s per target"
+  run_ctest "$top/build-fuzz" -L fuzz-run
+fi
+progress "done"
+echo "total: $passed passed, $failed failed"
+[ "$failed" = 0 ]

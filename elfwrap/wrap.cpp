@@ -1,0 +1,191 @@
+#include "elfwrap/wrap.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "elfwrap/elf_writer.hpp"
+#include "elfwrap/nv_template.hpp"
+
+namespace elfwrap {
+namespace {
+
+uint64_t round_up_mib(uint64_t v) { return (v + kMiB - 1) / kMiB * kMiB; }
+
+const Volume* first_code_volume(const Image& img) {
+  for (const auto& fv : img.volumes)
+    if (fv.role != VolumeRole::nvstore) return &fv;
+  return nullptr;
+}
+
+Status check_live_variables(const NvStore& nv, const std::string& path, const WrapOptions& o, size_t& discarded) {
+  discarded = nv.live_variables();
+  if (discarded == 0 || o.force || o.saving_vars) return ok();
+  return error_at(nv.store_offset, path,
+                  "the variable store holds " + std::to_string(discarded) +
+                      " variable(s) (user data: boot entries, Secure Boot keys) that wrapping would erase; "
+                      "keep them with --save-vars FILE (writes the NV region as a VARS file first), "
+                      "or discard them with --force");
+}
+
+// CODE-only input: a region in front so that the result is a whole number of MiB.
+Status plan_code_prefix(const Image& img, const WrapOptions& o, uint64_t header_size, WrapPlan& p) {
+  if (o.vars) {
+    const Image& v = *o.vars->image;
+    if (!v.nvstore || !v.nvstore->fv_present || !v.nvstore->layout || v.volumes.size() != 1)
+      return with_file(error_at(0, "", "not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000)"), o.vars->name);
+    auto st = check_live_variables(*v.nvstore, "FV[0]/VarStore", o, p.discarded_variables);
+    if (!st) return with_file(st.take_error(), o.vars->name);
+    p.layout = v.nvstore->layout;
+    p.prefix.assign(o.vars->bytes.begin(), o.vars->bytes.end());
+    p.erase_end = p.layout->varstore_size;
+    p.nv_region_length = p.layout->region_size;
+    return ok();
+  }
+  uint64_t room = round_up_mib(img.size) - img.size;
+  if (room < header_size) room += kMiB;
+  p.layout = layout_by_region_size(room);
+  p.prefix = p.layout ? blank_nv_region(*p.layout) : std::vector<std::byte>(room, std::byte{0xff});
+  p.erase_end = p.layout ? p.layout->varstore_size : room;
+  return ok();
+}
+
+// Where the header goes and what is erased, by kind of input.
+Status plan_source(const Image& img, const WrapOptions& o, WrapPlan& p) {
+  const uint64_t header_size = elf_header_size(o.elf_class, o.target == Target::pvh);
+  const Volume* code = first_code_volume(img);
+  if (!code) return error_at(0, "", "no code volume: this is a VARS file, not a firmware image");
+  if (o.vars && (img.elf || img.nvstore))
+    return error_at(0, "", "--vars is for CODE-only images, but this image already has an NV region");
+  if (img.elf) {
+    p.source = Source::elf;
+    p.layout = img.nvstore ? img.nvstore->layout : nullptr;
+    p.erase_end = p.layout ? p.layout->varstore_size : code->offset;
+  } else if (img.nvstore && img.volumes.front().role == VolumeRole::nvstore && img.volumes.front().offset == 0) {
+    p.source = Source::raw;
+    p.layout = img.nvstore->layout;
+    if (!p.layout)
+      return error_at(0x20, "FV[0]", "NV volume length " + hex(img.volumes.front().length) +
+                                          " matches no OVMF layout: cannot tell where the variable store ends");
+    p.erase_end = p.layout->varstore_size;
+    p.nv_region_length = p.layout->region_size;
+    EW_CHECK(check_live_variables(*img.nvstore, "FV[0]/VarStore", o, p.discarded_variables));
+  } else if (code->offset == 0) {
+    p.source = Source::code;
+    EW_CHECK(plan_code_prefix(img, o, header_size, p));
+  } else {
+    return error_at(0, "", "the image starts with " + hex(code->offset) +
+                               " bytes that are neither an ELF header nor a firmware volume");
+  }
+  if (p.erase_end < header_size)
+    return error_at(0, "", "the area in front of the first volume (" + hex(p.erase_end) +
+                               " bytes) is too small for the " + hex(header_size) + "-byte ELF header");
+  return ok();
+}
+
+Status plan_pvh_entry(const Image& img, const WrapOptions& o, WrapPlan& p) {
+  if (o.entry_offset) {
+    if (*o.entry_offset >= p.image_size)
+      return error_at(0, "", "--entry-offset " + hex(*o.entry_offset) + " is outside the image (" + hex(p.image_size) + " bytes)");
+    p.entry_offset = *o.entry_offset;
+  } else if (img.reset_vector.flavor == Flavor::xen_pvh) {
+    p.entry_offset = p.image_size - kPvhEntryFromEnd;
+  } else if (img.reset_vector.flavor == Flavor::stock) {
+    return error_at(img.size - 0x30, "reset-vector",
+                    "this is OVMF's stock reset vector (OvmfPkg/ResetVector, with the OVMF GUIDed table): it has no "
+                    "32-bit PVH entry, so the image cannot boot as a PVH guest; build OvmfXen "
+                    "(scripts/build-ovmfxen.sh), or wrap for HVM with --target hvm");
+  } else {
+    return error_at(img.size - 0x30, "reset-vector",
+                    "no PVH entry found (no XenResetVector \"VTF\\0\" at end-0x14 and no OVMF GUIDed table): give it "
+                    "with --entry-offset if you know it, or build OvmfXen (scripts/build-ovmfxen.sh)");
+  }
+  p.entry = p.load_address + *p.entry_offset;
+  return ok();
+}
+
+Status plan_load_address(const WrapOptions& o, WrapPlan& p) {
+  const bool pvh = o.target == Target::pvh;
+  if (p.image_size > k4GiB - kMiB) return error_at(0, "", "image of " + hex(p.image_size) + " bytes does not fit below 4 GiB");
+  const uint64_t a = o.load_address.value_or(pvh ? kPvhDefaultLoad : k4GiB - p.image_size);
+  if (a < kMiB) return error_at(0, "", "load address " + hex(a) + " is below 1 MiB (0x100000)");
+  if (a % 0x1000) return error_at(0, "", "load address " + hex(a) + " is not 4 KiB aligned");
+  if (a > k4GiB - p.image_size)
+    return error_at(0, "", "load address " + hex(a) + " + image size " + hex(p.image_size) + " ends above 4 GiB");
+  if (pvh && a + p.image_size > kMmioHoleStart && !o.allow_mmio_hole)
+    return error_at(0, "", "the image would end at " + hex(a + p.image_size) +
+                               ", inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 "
+                               "cannot load it there (use --allow-mmio-hole with a patched libxc or pvhboot)");
+  p.load_address = a;
+  return ok();
+}
+
+}  // namespace
+
+Expected<WrapPlan> plan_wrap(const Image& img, const WrapOptions& o) {
+  WrapPlan p;
+  p.target = o.target;
+  p.elf_class = o.elf_class;
+  if (o.elf_class != 32 && o.elf_class != 64)
+    return error_at(0, "", "ELF class " + std::to_string(o.elf_class) + " is neither 32 nor 64");
+  EW_CHECK(plan_source(img, o, p));
+  p.image_size = p.prefix.size() + img.size;
+  EW_CHECK(plan_load_address(o, p));
+  ElfHeaderSpec spec{o.elf_class, 0, p.load_address, p.image_size, std::nullopt};
+  if (o.target == Target::pvh) {
+    EW_CHECK(plan_pvh_entry(img, o, p));
+    spec.phys32_entry = static_cast<uint32_t>(p.entry);
+  } else {
+    p.entry = p.load_address + p.image_size - kResetVectorFromEnd;  // 0xfffffff0 at the default
+    if (p.image_size % kMiB)
+      p.warnings.push_back("image size " + hex(p.image_size) + " is not a whole number of MiB: hvmloader rounds up "
+                           "to " + hex(round_up_mib(p.image_size)) + " and the image would not end at 4 GiB");
+  }
+  spec.entry = p.entry;
+  p.header = build_elf_header(spec);
+  return p;
+}
+
+std::vector<std::byte> apply_wrap(const WrapPlan& p, std::span<const std::byte> input) {
+  std::vector<std::byte> out;
+  out.reserve(p.prefix.size() + input.size());
+  out.insert(out.end(), p.prefix.begin(), p.prefix.end());
+  out.insert(out.end(), input.begin(), input.end());
+  std::fill(out.begin(), out.begin() + static_cast<ptrdiff_t>(p.erase_end), std::byte{0xff});
+  std::copy(p.header.begin(), p.header.end(), out.begin());
+  return out;
+}
+
+std::vector<std::byte> nv_region_before(const WrapPlan& p, std::span<const std::byte> input) {
+  if (p.source == Source::code)
+    return {p.prefix.begin(), p.prefix.begin() + static_cast<ptrdiff_t>(std::min<uint64_t>(p.nv_region_length, p.prefix.size()))};
+  const auto part = input.subspan(0, std::min<uint64_t>(p.nv_region_length, input.size()));
+  return {part.begin(), part.end()};
+}
+
+Expected<UnwrapPlan> plan_unwrap(const Image& img) {
+  if (!img.elf) return error_at(0, "", "no ELF header at offset 0: nothing to unwrap");
+  UnwrapPlan u;
+  if (img.nvstore && img.nvstore->layout) {
+    u.layout = img.nvstore->layout;
+    u.restore_end = u.layout->varstore_size;
+    return u;
+  }
+  const Volume* code = first_code_volume(img);
+  if (!code) return error_at(0, "", "no firmware volume after the ELF header");
+  u.strip = code->offset;  // a CODE-only image that elfwrap gave a non-layout prefix
+  return u;
+}
+
+std::vector<std::byte> apply_unwrap(const UnwrapPlan& u, std::span<const std::byte> input) {
+  std::vector<std::byte> out(input.begin() + static_cast<ptrdiff_t>(u.strip), input.end());
+  if (u.layout) {
+    const auto blank = blank_nv_region(*u.layout);
+    std::copy(blank.begin(), blank.begin() + static_cast<ptrdiff_t>(u.restore_end), out.begin());
+  }
+  return out;
+}
+
+const char* target_name(Target t) { return t == Target::pvh ? "pvh" : "hvm"; }
+const char* source_name(Source s) { return s == Source::raw ? "raw" : s == Source::code ? "code" : "elf"; }
+
+}  // namespace elfwrap

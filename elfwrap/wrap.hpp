@@ -1,0 +1,79 @@
+// Wrapping a firmware image as an ELF "kernel", and unwrapping it again. Pure: plan_wrap()
+// decides everything (source kind, load address, entry, header bytes, what gets erased) and
+// can fail; apply_wrap() only assembles bytes and cannot fail. The driver does the I/O.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "elfwrap/image.hpp"
+
+namespace elfwrap {
+
+inline constexpr uint64_t kMiB = 0x100000;
+inline constexpr uint64_t k4GiB = 0x100000000ull;
+inline constexpr uint64_t kPvhDefaultLoad = kMiB;
+inline constexpr uint64_t kMmioHoleStart = 0xfc000000;  // libxl's PVH MMIO hole start
+inline constexpr uint64_t kPvhEntryFromEnd = 0x30;       // OvmfPkg/XenResetVector
+inline constexpr uint64_t kResetVectorFromEnd = 0x10;
+
+enum class Target { pvh, hvm };
+enum class Source { raw, code, elf };
+const char* target_name(Target t);
+const char* source_name(Source s);
+
+struct VarsInput {            // --vars: a varstore to place in front of a CODE-only image
+  std::string name;           // for messages
+  const Image* image = nullptr;
+  std::span<const std::byte> bytes;
+};
+
+struct WrapOptions {
+  Target target = Target::pvh;
+  std::optional<uint64_t> load_address;
+  int elf_class = 64;
+  std::optional<uint64_t> entry_offset;  // offset in the wrapped image of the PVH entry
+  bool force = false;                    // discard live variables
+  bool saving_vars = false;              // --save-vars given: the driver saves the NV region first
+  bool allow_mmio_hole = false;          // PVH load addresses in [0xfc000000, 4 GiB)
+  std::optional<VarsInput> vars;
+};
+
+struct WrapPlan {
+  Target target = Target::pvh;
+  Source source = Source::raw;
+  int elf_class = 64;
+  uint64_t load_address = 0, entry = 0, image_size = 0;
+  std::optional<uint64_t> entry_offset;   // PVH: image offset of the PVH entry
+  const NvLayout* layout = nullptr;       // NV layout of the result (null: no OVMF NV region)
+  std::vector<std::byte> prefix;          // put in front of a CODE-only input
+  uint64_t erase_end = 0;                 // output [0, erase_end): header, then 0xff
+  std::vector<std::byte> header;
+  // The NV region of the image before wrapping ([offset, offset+length) of prefix + input):
+  // what --save-vars writes.
+  uint64_t nv_region_offset = 0, nv_region_length = 0;
+  size_t discarded_variables = 0;
+  std::vector<std::string> warnings;
+};
+
+// `img` is the parsed input. Errors carry the offending offset; the driver adds the file name
+// (errors about the --vars file already carry its name).
+Expected<WrapPlan> plan_wrap(const Image& img, const WrapOptions& opts);
+std::vector<std::byte> apply_wrap(const WrapPlan& plan, std::span<const std::byte> input);
+// The NV region as it is before wrapping (for --save-vars).
+std::vector<std::byte> nv_region_before(const WrapPlan& plan, std::span<const std::byte> input);
+
+// Back to a raw flash image: the ELF header area becomes a pristine variable store of the
+// image's layout; a prefix elfwrap added to a CODE-only image without a layout is dropped.
+struct UnwrapPlan {
+  const NvLayout* layout = nullptr;
+  uint64_t strip = 0;        // bytes removed from the front
+  uint64_t restore_end = 0;  // [0, restore_end) replaced by the pristine template
+};
+Expected<UnwrapPlan> plan_unwrap(const Image& img);
+std::vector<std::byte> apply_unwrap(const UnwrapPlan& plan, std::span<const std::byte> input);
+
+}  // namespace elfwrap

@@ -1,0 +1,170 @@
+// elfwrap wrap / unwrap as a user runs them: user data, atomic and deterministic writes,
+// round trips, and bad input (exact error, exit 1, no output, input untouched).
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/run.hpp"
+
+using it::run;
+
+namespace {
+
+struct BadCase {
+  std::string name;
+  std::vector<std::string> args;  // after the binary; "IN" and "OUT" are replaced
+  std::string input_kind;         // fixture kind, or a path
+  std::string error;              // exact stderr after "elfwrap: error: 'INPUT': " (or the whole line if it starts with "=")
+  int status = 1;
+};
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a variable store holding variables is refused, kept with --save-vars, discarded with --force") {
+  it::TempDir t;
+  const std::string in = it::fixture(t, "xen-pvh-2m-with-var"), out = t.path("out.elf"), vars = t.path("vars.fd");
+  const fx::Bytes before = it::read_bytes(in);
+  auto r = run({it::elfwrap_bin(), in, "-o", out});
+  CHECK(r.status == 1);
+  CHECK(r.err == "elfwrap: error: '" + in + "': FV[0]/VarStore at 0x48: the variable store holds 1 variable(s) (user data: "
+                 "boot entries, Secure Boot keys) that wrapping would erase; keep them with --save-vars FILE (writes the "
+                 "NV region as a VARS file first), or discard them with --force\n");
+  CHECK_FALSE(it::exists(out));
+  r = run({it::elfwrap_bin(), in, "-o", out, "--save-vars", vars});
+  CHECK(r.status == 0);
+  const fx::Bytes saved = it::read_bytes(vars);
+  CHECK(saved == fx::Bytes(before.begin(), before.begin() + 0x20000));
+  const auto j = nlohmann::json::parse(run({it::elfwrap_bin(), "inspect", vars, "--json"}).out);
+  CHECK(j["nvstore"]["variables"][0]["name"] == "BootOrder");
+  CHECK(run({it::elfwrap_bin(), in, "-o", t.path("forced.elf"), "--force"}).status == 0);
+  CHECK(it::read_bytes(in) == before);
+  // The saved store goes back in front of the CODE with --vars (and is refused again without --force).
+  const std::string code = it::fixture(t, "code-xen-pvh-2m");
+  CHECK(run({it::elfwrap_bin(), code, "-o", t.path("c.elf"), "--vars", vars}).status == 1);
+  CHECK(run({it::elfwrap_bin(), code, "-o", t.path("c.elf"), "--vars", vars, "--force"}).status == 0);
+}
+
+TEST_CASE("output is deterministic, -o may be the input, and the input is otherwise never touched") {
+  it::TempDir t;
+  const std::string in = it::fixture(t, "xen-pvh-2m");
+  REQUIRE(run({it::elfwrap_bin(), in, "-o", t.path("a.elf")}).status == 0);
+  REQUIRE(run({it::elfwrap_bin(), "wrap", in, "-o", t.path("b.elf")}).status == 0);
+  CHECK(it::read_bytes(t.path("a.elf")) == it::read_bytes(t.path("b.elf")));
+  REQUIRE(run({it::elfwrap_bin(), in, "-o", in}).status == 0);
+  CHECK(it::read_bytes(in) == it::read_bytes(t.path("a.elf")));
+  // Re-wrapping our own output with the same settings is a fixed point.
+  REQUIRE(run({it::elfwrap_bin(), in, "-o", t.path("c.elf")}).status == 0);
+  CHECK(it::read_bytes(t.path("c.elf")) == it::read_bytes(t.path("a.elf")));
+  CHECK(it::count_entries(t.dir().string()) == 4);  // xen-pvh-2m.img, a, b, c: no temp files left
+}
+
+TEST_CASE("CODE-only input gets a prefix making a whole number of MiB") {
+  it::TempDir t;
+  const std::string code = it::fixture(t, "code-xen-pvh-2m"), out = t.path("c.elf");
+  const auto r = run({it::elfwrap_bin(), code, "-o", out, "--json"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["source"] == "code");
+  CHECK(j["prefix_size"] == 0x20000);
+  CHECK(j["image_size"] == 0x200000);
+  CHECK(j["layout"] == "0x20000");
+  const fx::Bytes c = it::read_bytes(code), o = it::read_bytes(out);
+  CHECK(std::equal(c.begin(), c.end(), o.begin() + 0x20000));
+}
+
+TEST_CASE("unwrap gives back the raw flash image") {
+  it::TempDir t;
+  for (const char* kind : {"xen-pvh-2m", "xen-pvh-4m"}) {
+    const std::string in = it::fixture(t, kind), elf = t.path("w.elf"), raw = t.path("raw.fd");
+    REQUIRE(run({it::elfwrap_bin(), in, "-o", elf, "--elf-class", "32"}).status == 0);
+    REQUIRE(run({it::elfwrap_bin(), "unwrap", elf, "-o", raw}).status == 0);
+    CHECK(it::read_bytes(raw) == it::read_bytes(in));  // the fixture's store is pristine, so exactly
+  }
+  // Debian's OVMF.fd through an HVM wrap and back, byte for byte.
+  REQUIRE(run({it::elfwrap_bin(), "/usr/share/ovmf/OVMF.fd", "-o", t.path("h.elf"), "--target", "hvm"}).status == 0);
+  REQUIRE(run({it::elfwrap_bin(), "unwrap", t.path("h.elf"), "-o", t.path("h.fd")}).status == 0);
+  CHECK(it::read_bytes(t.path("h.fd")) == it::read_bytes("/usr/share/ovmf/OVMF.fd"));
+  // edk2's own header: the unwrapped image has its NV volume again.
+  REQUIRE(run({it::elfwrap_bin(), "unwrap", it::fixture(t, "edk2-elf-4m"), "-o", t.path("e.fd")}).status == 0);
+  const auto j = nlohmann::json::parse(run({it::elfwrap_bin(), "inspect", t.path("e.fd"), "--json"}).out);
+  CHECK(j["elf"].is_null());
+  CHECK(j["nvstore"]["fv_present"] == true);
+  CHECK(j["nvstore"]["layout"] == "0x84000");
+  CHECK(j["warnings"].empty());
+  auto r = run({it::elfwrap_bin(), "unwrap", it::fixture(t, "xen-pvh-2m"), "-o", t.path("x.fd")});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("offset 0x0: no ELF header at offset 0: nothing to unwrap") != std::string::npos);
+}
+
+TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
+  it::TempDir t;
+  fx::Bytes trunc = fx::text("\x7f" "ELF");
+  trunc.resize(20, std::byte{1});
+  it::write_bytes(t.path("trunc.elf"), trunc);
+  fx::Bytes arm = fx::ovmf_image(0x200000, fx::Tail::xen_pvh);
+  fx::overlay_elf(arm, fx::ElfSpec{.machine = 40});
+  it::write_bytes(t.path("arm.elf"), arm);
+  fx::Bytes fvlen = fx::ovmf_image(0x200000, fx::Tail::xen_pvh);
+  fx::put64(fvlen, 0x20020, 0x7fffffff);
+  it::write_bytes(t.path("fvlen.fd"), fvlen);
+  it::write_bytes(t.path("none.fd"), fx::code_image(0x1e0000, fx::Tail::none));
+  std::filesystem::create_directory(t.path("adir"));
+  const std::vector<BadCase> cases = {
+      {"load below 1 MiB", {"IN", "-o", "OUT", "--load-address", "0x80000"}, "xen-pvh-2m", "offset 0x0: load address 0x80000 is below 1 MiB (0x100000)"},
+      {"unaligned load", {"IN", "-o", "OUT", "--load-address", "0x100100"}, "xen-pvh-2m", "offset 0x0: load address 0x100100 is not 4 KiB aligned"},
+      {"MMIO hole", {"IN", "-o", "OUT", "--load-address", "0xfbf00000"}, "xen-pvh-2m",
+       "offset 0x0: the image would end at 0xfc100000, inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 cannot load it there (use --allow-mmio-hole with a patched libxc or pvhboot)"},
+      {"above 4 GiB", {"IN", "-o", "OUT", "--load-address", "0xfff00000", "--allow-mmio-hole"}, "xen-pvh-2m",
+       "offset 0x0: load address 0xfff00000 + image size 0x200000 ends above 4 GiB"},
+      {"HVM above 4 GiB", {"IN", "-o", "OUT", "--target", "hvm", "--load-address", "0xfff00000"}, "stock-2m",
+       "offset 0x0: load address 0xfff00000 + image size 0x200000 ends above 4 GiB"},
+      {"truncated ELF", {"IN", "-o", "OUT"}, t.path("trunc.elf"), "ELF header at 0x0: truncated: ELF32 header (0x34 bytes) runs past end of data at 0x14"},
+      {"wrong machine", {"IN", "-o", "OUT"}, t.path("arm.elf"), "ELF header at 0x12: e_machine 0x28 is not EM_386 (0x3) or EM_X86_64 (0x3e)"},
+      {"FvLength past end", {"IN", "-o", "OUT"}, t.path("fvlen.fd"), "FV[1] at 0x20000: FvLength 0x7fffffff runs past end of image (0x200000)"},
+      {"no PVH entry", {"IN", "-o", "OUT"}, t.path("none.fd"),
+       "reset-vector at 0x1dffd0: no PVH entry found (no XenResetVector \"VTF\\0\" at end-0x14 and no OVMF GUIDed table): give it with --entry-offset if you know it, or build OvmfXen (scripts/build-ovmfxen.sh)"},
+      {"entry offset outside", {"IN", "-o", "OUT", "--entry-offset", "0x200000"}, "xen-pvh-2m", "offset 0x0: --entry-offset 0x200000 is outside the image (0x200000 bytes)"},
+      {"VARS as input", {"IN", "-o", "OUT"}, "vars-2m", "offset 0x0: no code volume: this is a VARS file, not a firmware image"},
+      {"--vars with a full image", {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_VARS.fd"}, "xen-pvh-2m",
+       "offset 0x0: --vars is for CODE-only images, but this image already has an NV region"},
+      {"--vars not a VARS file", {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_CODE.fd"}, "code-xen-pvh-2m",
+       "='/usr/share/OVMF/OVMF_CODE.fd': offset 0x0: not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000)"},
+      {"--save-vars without a store", {"IN", "-o", "OUT", "--save-vars", "OUT.vars"}, "edk2-elf-2m", "there is no variable store to save (--save-vars)"},
+      {"missing input", {"IN", "-o", "OUT"}, t.path("missing.fd"), "cannot open: No such file or directory"},
+      {"input is a directory", {"IN", "-o", "OUT"}, t.path("adir"), "not a regular file"},
+      {"read-only output directory", {"IN", "-o", "/proc/elfwrap-out.elf"}, "xen-pvh-2m",
+       "='/proc/elfwrap-out.elf': cannot create a temporary file in '/proc': No such file or directory"},
+      {"missing output directory", {"IN", "-o", "NODIR/out.elf"}, "xen-pvh-2m",
+       "='NODIR/out.elf': cannot create a temporary file in 'NODIR': No such file or directory"},
+      {"malformed number", {"IN", "-o", "OUT", "--load-address", "12zz"}, "xen-pvh-2m", "", 2},
+      {"bad ELF class", {"IN", "-o", "OUT", "--elf-class", "16"}, "xen-pvh-2m", "", 2},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    it::TempDir w;
+    const std::string in = c.input_kind.find('/') != std::string::npos ? c.input_kind : it::fixture(w, c.input_kind);
+    const std::string out = w.path("out.elf");
+    const bool in_exists = it::exists(in) && !std::filesystem::is_directory(in);
+    const fx::Bytes before = in_exists ? it::read_bytes(in) : fx::Bytes{};
+    const size_t entries = it::count_entries(w.dir().string());
+    std::vector<std::string> argv = {it::elfwrap_bin()};
+    for (const auto& a : c.args)
+      argv.push_back(replace_all(replace_all(replace_all(a, "IN", in), "NODIR", w.path("nodir")), "OUT", out));
+    const auto r = run(argv);
+    CHECK(r.status == c.status);
+    if (c.status == 1) {
+      const std::string want = c.error.rfind("=", 0) == 0
+                                   ? "elfwrap: error: " + replace_all(c.error.substr(1), "NODIR", w.path("nodir")) + "\n"
+                                   : "elfwrap: error: '" + in + "': " + c.error + "\n";
+      CHECK(r.err == want);
+    }
+    CHECK(r.out.empty());
+    CHECK(it::count_entries(w.dir().string()) == entries);  // no output, no temp file
+    if (in_exists) CHECK(it::read_bytes(in) == before);
+  }
+}

@@ -34,17 +34,19 @@ Expected<Temp> write_temp(const OutputFile& out) {
   const int fd = ::mkstemp(name.data());
   if (fd < 0) return io_error(out.path, "cannot create a temporary file in '" + dir_of(out.path) + "'");
   t.path = name.data();
-  size_t done = 0;
-  while (done < out.data.size()) {
-    const ssize_t n = ::write(fd, out.data.data() + done, out.data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Error e = io_error(out.path, "write failed");
-      ::close(fd);
-      ::unlink(t.path.c_str());
-      return e;
+  for (const auto& piece : out.pieces) {
+    size_t done = 0;
+    while (done < piece.size()) {
+      const ssize_t n = ::write(fd, piece.data() + done, piece.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        Error e = io_error(out.path, "write failed");
+        ::close(fd);
+        ::unlink(t.path.c_str());
+        return e;
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
   }
   if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0 || ::close(fd) != 0) {
     Error e = io_error(out.path, "cannot complete the temporary file");
@@ -118,7 +120,7 @@ Status write_files_atomic(const std::vector<OutputFile>& outs) {
 }
 
 Status write_file_atomic(const std::string& path, std::span<const std::byte> data) {
-  return write_files_atomic({OutputFile{path, data}});
+  return write_files_atomic({OutputFile{path, {data}}});
 }
 
 }  // namespace elfwrap

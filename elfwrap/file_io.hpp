@@ -22,7 +22,7 @@ Status write_file_atomic(const std::string& path, std::span<const std::byte> dat
 // first, and only when all of them are complete are they renamed into place.
 struct OutputFile {
   std::string path;
-  std::span<const std::byte> data;
+  std::vector<std::span<const std::byte>> pieces;  // written one after the other
 };
 Status write_files_atomic(const std::vector<OutputFile>& outs);
 

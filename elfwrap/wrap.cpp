@@ -155,6 +155,20 @@ std::vector<std::byte> apply_wrap(const WrapPlan& p, std::span<const std::byte> 
   return out;
 }
 
+std::vector<std::span<const std::byte>> wrap_pieces(const WrapPlan& p, std::span<const std::byte> input,
+                                                    std::span<const std::byte> erased) {
+  std::span<const std::byte> prefix(p.prefix);
+  std::vector<std::span<const std::byte>> out = {std::span<const std::byte>(p.header),
+                                                 erased.first(p.erase_end - p.header.size())};
+  if (p.erase_end < prefix.size()) {
+    out.push_back(prefix.subspan(p.erase_end));
+    out.push_back(input);
+  } else {
+    out.push_back(input.subspan(p.erase_end - prefix.size()));
+  }
+  return out;
+}
+
 std::vector<std::byte> nv_region_before(const WrapPlan& p, std::span<const std::byte> input) {
   if (p.source == Source::code)
     return {p.prefix.begin(), p.prefix.begin() + static_cast<ptrdiff_t>(std::min<uint64_t>(p.nv_region_length, p.prefix.size()))};

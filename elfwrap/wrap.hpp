@@ -63,6 +63,10 @@ struct WrapPlan {
 // (errors about the --vars file already carry its name).
 Expected<WrapPlan> plan_wrap(const Image& img, const WrapOptions& opts);
 std::vector<std::byte> apply_wrap(const WrapPlan& plan, std::span<const std::byte> input);
+// The same output as pieces to write one after the other, without assembling a copy:
+// header, erased bytes (from `erased`, which must hold at least erase_end bytes of 0xff), rest.
+std::vector<std::span<const std::byte>> wrap_pieces(const WrapPlan& plan, std::span<const std::byte> input,
+                                                    std::span<const std::byte> erased);
 // The NV region as it is before wrapping (for --save-vars).
 std::vector<std::byte> nv_region_before(const WrapPlan& plan, std::span<const std::byte> input);
 

@@ -4,6 +4,7 @@
 #
 #   inspect  : `elfwrap inspect` of a 4 MiB image  vs  `cp` of the same file   (target <= 2x)
 #   wrap     : `elfwrap wrap` of a 4 MiB image     vs  `cp` of the same file   (target <= 1.5x)
+#              and vs `dd conv=fsync` (a copy as durable as elfwrap's write: fsync before rename)
 #   wrap RSS : peak RSS of the wrap                vs  3 x image + 8 MiB        (target: below)
 #
 #   scripts/bench.sh [--json FILE]
@@ -47,6 +48,9 @@ if "$bin" --help | grep -qE "^  wrap"; then
   wrap_ns=$(median_ns "$bin" wrap "$work/img.fd" -o "$work/out.elf")
   echo "wrap $((wrap_ns / 1000)) us"
   report "wrap/cp" "$(ratio "$wrap_ns" "$cp_ns")" 1.5 x
+  dd_ns=$(median_ns dd if="$work/img.fd" of="$work/dd.fd" bs=1M conv=fsync status=none)
+  echo "dd conv=fsync $((dd_ns / 1000)) us"
+  report "wrap/durable-copy" "$(ratio "$wrap_ns" "$dd_ns")" 1.5 x
   rss_kb=$( { /usr/bin/time -f '%M' "$bin" wrap "$work/img.fd" -o "$work/out.elf" >/dev/null; } 2>&1 | tail -1)
   limit_kb=$(( (3 * size + 8 * 1024 * 1024) / 1024 ))
   echo "wrap peak RSS ${rss_kb} KiB, limit ${limit_kb} KiB"

@@ -6,6 +6,7 @@
 
 #include "elfwrap/image.hpp"
 #include "elfwrap/json.hpp"
+#include "elfwrap/wrap.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto bytes = std::as_bytes(std::span(data, size));
@@ -14,6 +15,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // on valid headers. Fuzzing targets our own checked reader.
   opts.cross_check_lief = false;
   auto img = elfwrap::parse_image(bytes, opts);
-  if (img) (void)elfwrap::to_json(*img).dump();
+  if (!img) return 0;
+  (void)elfwrap::to_json(*img).dump();
+  // Whatever parses must plan (or refuse) cleanly, and the planned output must reparse.
+  for (auto target : {elfwrap::Target::pvh, elfwrap::Target::hvm}) {
+    elfwrap::WrapOptions o;
+    o.target = target;
+    o.force = true;
+    auto plan = elfwrap::plan_wrap(*img, o);
+    if (!plan) continue;
+    const auto out = elfwrap::apply_wrap(*plan, bytes);
+    if (!elfwrap::parse_image(out, opts)) __builtin_trap();
+  }
   return 0;
 }

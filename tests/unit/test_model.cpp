@@ -227,3 +227,25 @@ TEST_CASE("untrusted names become valid UTF-8 (fuzzer finding: JSON rendering th
   CHECK_NOTHROW((void)to_json(e).dump());
   CHECK_NOTHROW((void)to_json(img).dump());
 }
+
+#include "elfwrap/wrap.hpp"
+
+TEST_CASE("wrap_pieces writes exactly what apply_wrap assembles, for every kind of input") {
+  const Bytes raw = ovmf_image(0x200000, Tail::xen_pvh), code = code_image(0x1e0000, Tail::xen_pvh);
+  const Bytes odd = code_image(0x1f0000, Tail::xen_pvh);  // prefix 0x10000: no OVMF layout
+  for (const Bytes* in : {&raw, &code, &odd}) {
+    for (int cls : {32, 64}) {
+      const Image img = parse_ok(*in);
+      WrapOptions o;
+      o.elf_class = cls;
+      auto plan = plan_wrap(img, o);
+      REQUIRE(plan);
+      const Bytes whole = apply_wrap(*plan, *in);
+      const Bytes erased(plan->erase_end, std::byte{0xff});
+      Bytes joined;
+      for (auto piece : wrap_pieces(*plan, *in, erased)) joined.insert(joined.end(), piece.begin(), piece.end());
+      CHECK(joined == whole);
+      CHECK(whole.size() % 0x100000 == 0);
+    }
+  }
+}

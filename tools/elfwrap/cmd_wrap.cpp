@@ -50,15 +50,16 @@ int run_wrap(const WrapArgs& a) {
   }
   auto plan = plan_wrap(*img, o);
   if (!plan) return fail(plan.take_error(), a.image);
-  const std::vector<std::byte> out = apply_wrap(*plan, bytes);
+  const std::vector<std::byte> erased(plan->erase_end, std::byte{0xff});
+  const auto pieces = wrap_pieces(*plan, bytes, erased);
   std::vector<std::byte> saved;
   std::vector<OutputFile> files;
   if (!a.save_vars.empty()) {
     saved = nv_region_before(*plan, bytes);
     if (saved.empty()) return fail(plain_error("there is no variable store to save (--save-vars)"), a.image);
-    files.push_back({a.save_vars, saved});
+    files.push_back({a.save_vars, {saved}});
   }
-  files.push_back({a.out, out});
+  files.push_back({a.out, pieces});
   if (auto st = write_files_atomic(files); !st) return fail(st.take_error(), a.out);
   for (const auto& w : plan->warnings) std::cerr << "elfwrap: warning: '" << a.image << "': " << w << "\n";
   if (a.json) {

@@ -41,6 +41,9 @@ Status plan_code_prefix(const Image& img, const WrapOptions& o, uint64_t header_
     p.nv_region_length = p.layout->region_size;
     return ok();
   }
+  if (img.size % 0x1000)  // the prefix would shift every volume off its alignment
+    return error_at(img.size, "", "CODE-only image size " + hex(img.size) +
+                                      " is not a whole number of 4 KiB flash blocks: cannot put a region in front of it");
   uint64_t room = round_up_mib(img.size) - img.size;
   if (room < header_size) room += kMiB;
   p.layout = layout_by_region_size(room);

@@ -3,7 +3,7 @@
 # scratch copy of the seed corpus; print the number of executions; a crash fails the test and
 # leaves the crashing input in the scratch directory, whose path is printed.
 set -euo pipefail
-fuzzer=$1 seeds=$2 seconds=$3
+fuzzer=$(realpath "$1") seeds=$(realpath "$2") seconds=$3
 work=$(mktemp -d /tmp/elfwrap-fuzz.XXXXXX)
 mkdir -p "$work/corpus"
 cp "$seeds"/* "$work/corpus/"

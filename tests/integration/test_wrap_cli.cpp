@@ -114,6 +114,9 @@ TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
   it::write_bytes(t.path("fvlen.fd"), fvlen);
   it::write_bytes(t.path("none.fd"), fx::code_image(0x1e0000, fx::Tail::none));
   std::filesystem::create_directory(t.path("adir"));
+  fx::Bytes odd = fx::code_image(0x1e0000, fx::Tail::xen_pvh);
+  odd.push_back(std::byte{0xff});
+  it::write_bytes(t.path("odd.fd"), odd);
   const std::vector<BadCase> cases = {
       {"load below 1 MiB", {"IN", "-o", "OUT", "--load-address", "0x80000"}, "xen-pvh-2m", "offset 0x0: load address 0x80000 is below 1 MiB (0x100000)"},
       {"unaligned load", {"IN", "-o", "OUT", "--load-address", "0x100100"}, "xen-pvh-2m", "offset 0x0: load address 0x100100 is not 4 KiB aligned"},
@@ -129,6 +132,8 @@ TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
       {"no PVH entry", {"IN", "-o", "OUT"}, t.path("none.fd"),
        "reset-vector at 0x1dffd0: no PVH entry found (no XenResetVector \"VTF\\0\" at end-0x14 and no OVMF GUIDed table): give it with --entry-offset if you know it, or build OvmfXen (scripts/build-ovmfxen.sh)"},
       {"entry offset outside", {"IN", "-o", "OUT", "--entry-offset", "0x200000"}, "xen-pvh-2m", "offset 0x0: --entry-offset 0x200000 is outside the image (0x200000 bytes)"},
+      {"CODE not whole blocks", {"IN", "-o", "OUT"}, t.path("odd.fd"),
+       "offset 0x1e0001: CODE-only image size 0x1e0001 is not a whole number of 4 KiB flash blocks: cannot put a region in front of it"},
       {"VARS as input", {"IN", "-o", "OUT"}, "vars-2m", "offset 0x0: no code volume: this is a VARS file, not a firmware image"},
       {"--vars with a full image", {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_VARS.fd"}, "xen-pvh-2m",
        "offset 0x0: --vars is for CODE-only images, but this image already has an NV region"},

@@ -1,0 +1,35 @@
+# Helpers for Debian source packages (sourced).
+# ensure_deb_src: add deb-src entries derived from the configured binary entries, so that
+# `apt-get source` works without this repository naming any archive host.
+ensure_deb_src() {
+  local out=/etc/apt/sources.list.d/elfwrap-deb-src.sources
+  [ -f "$out" ] && return 0
+  local src=/etc/apt/sources.list.d/debian.sources
+  if [ ! -f "$src" ]; then
+    echo "debsrc: $src not found: cannot derive a deb-src entry" >&2
+    return 1
+  fi
+  # Each "Types: deb" stanza again, as "Types: deb-src".
+  awk 'BEGIN { RS = ""; ORS = "\n\n" } /(^|\n)Types:[^\n]*deb/ { sub(/Types:[^\n]*/, "Types: deb-src"); print }' \
+    "$src" >"$out.tmp"
+  mv "$out.tmp" "$out"
+  _apt_updated=0
+  progress "added deb-src entries ($out)"
+}
+
+# fetch_source PKG DIR: download and unpack Debian's source of PKG into DIR (once);
+# prints the unpacked tree's path.
+fetch_source() {
+  local pkg=$1 dir=$2
+  mkdir -p "$dir"
+  local tree
+  tree=$(find "$dir" -maxdepth 1 -mindepth 1 -type d -name "${pkg}-*" | head -1)
+  if [ -z "$tree" ]; then
+    apt_update_once
+    progress "apt-get source $pkg"
+    (cd "$dir" && apt-get source --download-only -qq "$pkg" >/dev/null)
+    (cd "$dir" && dpkg-source -x --no-check "$(ls ${pkg}_*.dsc | head -1)" >/dev/null)
+    tree=$(find "$dir" -maxdepth 1 -mindepth 1 -type d -name "${pkg}-*" | head -1)
+  fi
+  echo "$tree"
+}

@@ -70,7 +70,7 @@ build_one() {  # BUILD SIZE
   (
     cd "$work"
     export PYTHON_COMMAND=/usr/bin/python3 WORKSPACE=$work
-    set --  # edksetup.sh reads its caller's arguments
+    set +u --  # edksetup.sh reads its caller's arguments and uses unset variables
     . ./edksetup.sh >/dev/null
     build -a X64 -t GCC5 -p OvmfPkg/OvmfXen.dsc -b "$target" -n "$(nproc)" \
       -D BUILD_SHELL=TRUE "${flags[@]}" -N --conf="$work/Conf"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds, from Debian packages only, what the harness boots: the Xen 4.17 hypervisor (from
+# xen-hypervisor-4.17-amd64, unpacked, not installed), a dom0 kernel (linux-image-6.1.*-amd64,
+# unpacked) and a dom0 initramfs base: busybox, the Xen toolstack and its libraries, the Xen
+# kernel modules, /etc/xen, and dom0/init + dom0/runner.sh from this directory.
+#
+#   scripts/xen-in-qemu/build-dom0.sh   ->  prints the directory holding xen, vmlinuz, base.cpio.gz
+#
+# Cached under $ELFWRAP_CACHE/xen-in-qemu/<key>, the key covering package versions and the
+# dom0 scripts; a second run is instant.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/scripts/lib/common.sh"
+cache=${ELFWRAP_CACHE:-/var/cache/elfwrap}
+
+ensure_packages qemu-system-x86 busybox-static cpio xen-utils-4.17 xenstore-utils
+apt_update_once >/dev/null 2>&1 || true
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\.1/ { print $2; exit }')
+[ -n "$kpkg" ] || kpkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' | sort -V | tail -1)
+xver=$(dpkg-query -W -f='${Version}' xen-utils-4.17)
+kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ { print $2 }')
+key=$( (echo "$kpkg $kver $xver"; cat "$here/dom0/init" "$here/dom0/runner.sh" "$0") | sha256sum | cut -c1-12)
+out=$cache/xen-in-qemu/$key
+if [ -s "$out/base.cpio.gz" ]; then
+  echo "$out"
+  exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+
+progress "downloading xen-hypervisor-4.17-amd64 and $kpkg ($kver)"
+(cd "$work" && apt-get download -qq "xen-hypervisor-4.17-amd64=$xver" "$kpkg" >/dev/null 2>&1 ||
+  apt-get download -qq xen-hypervisor-4.17-amd64 "$kpkg" >/dev/null)
+dpkg-deb -x "$work"/xen-hypervisor-4.17-amd64_*.deb "$work/xen"
+dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
+gunzip -c "$work"/xen/boot/xen-4.17-amd64.gz >"$out/xen"
+cp "$work"/kernel/boot/vmlinuz-* "$out/vmlinuz"
+
+progress "assembling the dom0 root file system"
+root=$work/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,lib64,etc,proc,sys,dev,tmp,run,var/log,var/lib,jobs,harness,root}
+cp /bin/busybox "$root/bin/busybox"
+for a in $("$root/bin/busybox" --list); do
+  [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
+done
+tools="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/xenstored /usr/lib/xen-4.17/bin/xenconsoled
+       /usr/lib/xen-4.17/bin/xen-init-dom0 /usr/lib/xen-4.17/bin/xenconsole /usr/lib/xen-4.17/bin/readnotes
+       /usr/bin/xenstore /usr/bin/xenstore-ls /usr/bin/xenstore-read /usr/bin/xenstore-write"
+for t in $tools; do
+  [ -e "$t" ] || continue
+  mkdir -p "$root$(dirname "$t")"
+  cp -L "$t" "$root$t"
+done
+# Every shared library those need (and libgcc_s: xl aborts after create without it).
+libs=$(for t in $tools; do [ -e "$t" ] && ldd "$t" 2>/dev/null; done | awk '/=> \// { print $3 } /^\t\/lib64/ { print $1 }' | sort -u)
+for l in $libs /lib/x86_64-linux-gnu/libgcc_s.so.1; do
+  mkdir -p "$root$(dirname "$l")"
+  cp -L "$l" "$root$l"
+done
+mkdir -p "$root/lib64" && cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+cp -a /etc/xen "$root/etc/"
+mkdir -p "$root/usr/lib/xen-4.17/boot"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
+  f=$(find "$work/kernel/lib/modules" -name "$m.ko*" | head -1)
+  if [ -n "$f" ]; then
+    case "$f" in *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
+  fi
+done
+cp "$here/dom0/init" "$root/init"
+cp "$here/dom0/runner.sh" "$root/harness/runner.sh"
+chmod +x "$root/init" "$root/harness/runner.sh"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/base.cpio.gz.tmp")
+mv "$out/base.cpio.gz.tmp" "$out/base.cpio.gz"
+echo "$kpkg $kver; xen $xver" >"$out/VERSIONS"
+progress "dom0 ready: $out ($(du -sh "$out/base.cpio.gz" | cut -f1) initramfs)"
+echo "$out"

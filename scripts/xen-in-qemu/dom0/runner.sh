@@ -1,0 +1,77 @@
+#!/bin/sh
+# runner.sh JOBS_DIR: run every job (a directory with job.env) in name order.
+#
+# job.env (shell variables):
+#   NAME         job and domain name
+#   KIND         xl (default; starts guest.cfg with xl create) or cmd (runs CMD, which starts
+#                the domain itself and must leave it named NAME, or judges by its own exit code)
+#   CMD          for KIND=cmd: a command line run in the job directory
+#   EXPECT       extended regex that must appear on the guest's console (PV console or its
+#                port-0xe9 "(dN)" lines) within TIMEOUT seconds
+#   FAIL_ON      extended regex that must not appear (default: ASSERT|Xen isn't detected|page fault)
+#   TIMEOUT      seconds (default 60)
+#   EXPECT_FAIL  1: a negative control, passing when EXPECT does not appear (or FAIL_ON does)
+# Prints "@@RESULT key=value ..." per job and "@@LOG NAME| line" console excerpts.
+JOBS=$1
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+console_of() {  # NAME DOMID
+  cat "/var/log/xen/console/guest-$1.log" 2>/dev/null
+  [ -n "$2" ] && xl dmesg 2>/dev/null | grep "(d$2)"
+}
+
+run_job() {
+  dir=$1
+  NAME= KIND=xl CMD= EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
+  . "$dir/job.env"
+  cd "$dir" || return
+  echo "@@JOB-START $NAME $(now_ms)"
+  t0=$(now_ms) status=fail reason= t_first= t_expect= domid=
+  if [ "$KIND" = cmd ]; then
+    sh -c "$CMD" >"$dir/cmd.log" 2>&1 &
+    cmdpid=$!
+  else
+    if ! xl create guest.cfg >"$dir/create.log" 2>&1; then
+      reason="xl create failed: $(tail -1 "$dir/create.log")"
+    fi
+  fi
+  t_created=$(( $(now_ms) - t0 ))
+  deadline=$(( t0 + TIMEOUT * 1000 ))
+  while [ -z "$reason" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+    [ -z "$domid" ] && domid=$(xl domid "$NAME" 2>/dev/null)
+    console_of "$NAME" "$domid" >"$dir/console.log"
+    [ -z "$t_first" ] && [ -s "$dir/console.log" ] && t_first=$(( $(now_ms) - t0 ))
+    if [ -n "$FAIL_ON" ] && grep -Eq "$FAIL_ON" "$dir/console.log"; then
+      reason="forbidden line: $(grep -E "$FAIL_ON" "$dir/console.log" | head -1)"; break
+    fi
+    if [ -n "$EXPECT" ] && grep -Eq "$EXPECT" "$dir/console.log"; then
+      t_expect=$(( $(now_ms) - t0 )); status=pass; break
+    fi
+    if [ "$KIND" = cmd ] && ! kill -0 "$cmdpid" 2>/dev/null; then
+      wait "$cmdpid"; rc=$?
+      if [ -z "$EXPECT" ] && [ "$rc" = 0 ]; then status=pass; else reason="command exited with $rc"; fi
+      break
+    fi
+    if [ -n "$domid" ] && ! xl domid "$NAME" >/dev/null 2>&1 && [ "$KIND" != cmd ]; then
+      reason="domain ended before the expected line"; break
+    fi
+    sleep 0.2
+  done
+  [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s"
+  console_of "$NAME" "$domid" >"$dir/console.log"
+  # Always destroy what the job created, pass or fail.
+  [ "$KIND" = cmd ] && kill "$cmdpid" 2>/dev/null && wait "$cmdpid" 2>/dev/null
+  xl destroy "$NAME" >/dev/null 2>&1
+  if [ "$EXPECT_FAIL" = 1 ]; then
+    if [ "$status" = pass ]; then status=fail; reason="negative control reached '$EXPECT'"; else status=pass; reason="expected failure seen: $reason"; fi
+  fi
+  gone=yes
+  xl domid "$NAME" >/dev/null 2>&1 && gone=no
+  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone reason=$reason"
+  if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
+    sed "s/^/@@LOG $NAME| /"
+  [ -s "$dir/cmd.log" ] && tail -n 20 "$dir/cmd.log" | sed "s/^/@@LOG $NAME| cmd: /"
+}
+
+for d in $(ls -d "$JOBS"/*/ 2>/dev/null | sort); do
+  run_job "${d%/}"
+done

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Boots real Xen 4.17 nested in QEMU (TCG) with a dom0 that runs a list of guest jobs, then
+# writes the results.
+#
+#   scripts/xen-in-qemu/run.sh JOBS_DIR RESULTS_DIR [--timeout SECONDS] [--extra DIR]
+#
+# JOBS_DIR holds one directory per job (see dom0/runner.sh for job.env); --extra DIR is copied
+# to / in dom0 (e.g. our tools). RESULTS_DIR gets serial.log (the whole serial console),
+# junit.xml (one testcase per job), summary.json (per-job timings) and report.txt.
+# Exit status: 0 when every job passed and no domain was left, 1 otherwise.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/scripts/lib/common.sh"
+jobs=$1 results=$2
+shift 2
+timeout=900 extra=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --timeout) timeout=$2; shift 2 ;;
+    --extra) extra=$2; shift 2 ;;
+    *) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$results"
+dom0=$("$here/build-dom0.sh" | tail -1)
+
+# The jobs (and extra files) as a second initramfs archive; the kernel unpacks both.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/root/jobs"
+cp -a "$jobs"/. "$work/root/jobs/"
+[ -n "$extra" ] && cp -a "$extra"/. "$work/root/"
+(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1 >"$work/jobs.cpio.gz")
+cat "$dom0/base.cpio.gz" "$work/jobs.cpio.gz" >"$work/initrd.gz"
+
+progress "booting Xen 4.17 in QEMU ($(ls "$jobs" | wc -l) jobs, log: $results/serial.log)"
+# Workarounds for QEMU 7.2's SVM emulation (FACTS.md §4): smap=0 for Xen (dom0 dies in
+# create_bounce_frame otherwise); no RDTSCP in the guest CPU (RDTSCP intercept bug).
+set +e
+timeout --foreground "$timeout" qemu-system-x86_64 \
+  -accel tcg,thread=multi -cpu max,-rdtscp -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
+  -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
+  -kernel "$dom0/xen" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all smap=0" \
+  -initrd "$dom0/vmlinuz console=hvc0 earlyprintk=xen quiet,$work/initrd.gz" \
+  </dev/null >"$results/serial.log" 2>&1
+qemu_rc=$?
+set -e
+progress "QEMU exited with status $qemu_rc"
+python3 "$here/report.py" "$results/serial.log" "$results" --qemu-status "$qemu_rc"

@@ -106,7 +106,9 @@ Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, co
   const uint64_t name_off = off + hdr;
   if (var.name_size == 0 || var.name_size % 2 || !st.contains(name_off, var.name_size))
     return error_at(var.offset, path, "NameSize " + hex(var.name_size) + " is odd, zero or runs past the end of the variable store at " + hex(st.abs(st.size())));
-  const uint64_t data_off = align4(name_off + var.name_size);
+  // No padding between name and data: edk2's GET_PAD_SIZE is 0 on x86 (ALIGNMENT 1 in
+  // MdeModulePkg/Include/Guid/VariableFormat.h); only the next header is 4-byte aligned.
+  const uint64_t data_off = name_off + var.name_size;
   if (!st.contains(data_off, var.data_size))
     return error_at(var.offset, path, "DataSize " + hex(var.data_size) + " runs past the end of the variable store at " + hex(st.abs(st.size())));
   var.name = read_name(st, name_off, var.name_size);

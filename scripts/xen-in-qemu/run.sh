@@ -5,7 +5,8 @@
 #   scripts/xen-in-qemu/run.sh JOBS_DIR RESULTS_DIR [--timeout SECONDS] [--extra DIR]
 #
 # JOBS_DIR holds one directory per job (see dom0/runner.sh for job.env); --extra DIR is copied
-# to / in dom0 (e.g. our tools). RESULTS_DIR gets serial.log (the whole serial console),
+# to / in dom0 (e.g. our tools); --host-results FILE adds "@@RESULT" lines of checks run on the
+# host (e.g. images refused before any boot) to the report. RESULTS_DIR gets serial.log (the whole serial console),
 # junit.xml (one testcase per job), summary.json (per-job timings) and report.txt.
 # Exit status: 0 when every job passed and no domain was left, 1 otherwise.
 set -euo pipefail
@@ -14,11 +15,12 @@ top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib/common.sh"
 jobs=$1 results=$2
 shift 2
-timeout=900 extra=""
+timeout=900 extra="" host_results=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --timeout) timeout=$2; shift 2 ;;
     --extra) extra=$2; shift 2 ;;
+    --host-results) host_results=$2; shift 2 ;;
     *) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -48,4 +50,5 @@ timeout --foreground "$timeout" qemu-system-x86_64 \
 qemu_rc=$?
 set -e
 progress "QEMU exited with status $qemu_rc"
-python3 "$here/report.py" "$results/serial.log" "$results" --qemu-status "$qemu_rc"
+python3 "$here/report.py" "$results/serial.log" "$results" --qemu-status "$qemu_rc" \
+  ${host_results:+--host-results "$host_results"}

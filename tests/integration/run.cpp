@@ -53,9 +53,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-Result run(const std::vector<std::string>& argv, int timeout_s) {
-  TempDir t;
-  const std::string out = t.path("out"), err = t.path("err");
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -71,6 +71,37 @@ Result run(const std::vector<std::string>& argv, int timeout_s) {
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+Watch run_until(const std::vector<std::string>& argv, const std::string& needle, int timeout_s) {
+  TempDir t;
+  const std::string out = t.path("out");
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = spawn(argv, out, t.path("err"));
+  Watch w;
+  int st = 0;
+  while (::waitpid(pid, &st, WNOHANG) == 0) {
+    w.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (read_text(out).find(needle) != std::string::npos) {
+      w.found = true;
+      break;
+    }
+    if (w.seconds > timeout_s) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ::kill(-pid, SIGKILL);
+  ::waitpid(pid, &st, 0);
+  w.out = read_text(out);
+  return w;
+}
+
+Result run(const std::vector<std::string>& argv, int timeout_s) {
+  TempDir t;
+  const std::string out = t.path("out"), err = t.path("err");
+  const pid_t pid = spawn(argv, out, err);
   Result r;
   int st = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);

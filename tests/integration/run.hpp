@@ -16,6 +16,13 @@ struct Result {
 };
 
 Result run(const std::vector<std::string>& argv, int timeout_s = 120);
+// Runs argv until its stdout contains `needle` (then kills it: found = true) or timeout_s.
+struct Watch {
+  bool found = false;
+  double seconds = 0;
+  std::string out;
+};
+Watch run_until(const std::vector<std::string>& argv, const std::string& needle, int timeout_s);
 
 class TempDir {
  public:

@@ -249,3 +249,17 @@ TEST_CASE("wrap_pieces writes exactly what apply_wrap assembles, for every kind 
     }
   }
 }
+
+TEST_CASE("variable data follows the name without padding; the next header is 4-byte aligned") {
+  // "CustomMode": NameSize 0x16, so with a 0x3c header the data starts at 0x52 (not 4-aligned),
+  // and a 1-byte datum puts the next header at align4(0x53) = 0x54. Seen in a store OVMF wrote.
+  Nv nv;
+  nv.vars = {Var{u"CustomMode", Guid::of("c076ec0c-7028-4399-a072-71ee5c448b9f"), 3, 0x3f, Bytes{std::byte{0}}},
+             Var{u"certdb", Guid::of("d9bee56e-75dc-49d9-b4d7-b534210f637a"), 0x27, 0x3f, filled(4, 0)}};
+  const Image img = parse_ok(build_nv(nv));
+  const auto& v = img.nvstore->variables;
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].data_offset == 0x64 + 0x3c + 0x16);
+  CHECK(v[1].offset == 0x64 + 0x54);
+  CHECK(v[1].name == "certdb");
+}

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("elfwrap ") + ELFWRAP_VERSION);
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, Runner>> runners;
-  for (auto add : {add_inspect, add_wrap, add_unwrap, add_verify}) {
+  for (auto add : {add_inspect, add_wrap, add_unwrap, add_verify, add_vars, add_compat}) {
     Runner r = add(app);
     runners.emplace_back(app.get_subcommands({}).back(), std::move(r));
   }

@@ -11,6 +11,8 @@
 #   FAIL_ON      extended regex that must not appear (default: ASSERT|Xen isn't detected|page fault)
 #   TIMEOUT      seconds (default 60)
 #   EXPECT_FAIL  1: a negative control, passing when EXPECT does not appear (or FAIL_ON does)
+#   SEND         after EXPECT matched: text typed on the guest's PV console (printf format)
+#   WAIT_GONE    with SEND: seconds within which the domain must end by itself (e.g. "reset -s")
 # Prints "@@RESULT key=value ..." per job and "@@LOG NAME| line" console excerpts.
 JOBS=$1
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
@@ -21,7 +23,7 @@ console_of() {  # NAME DOMID
 
 run_job() {
   dir=$1
-  NAME= KIND=xl CMD= EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
+  NAME= KIND=xl CMD= SEND= WAIT_GONE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
   . "$dir/job.env"
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
@@ -57,6 +59,19 @@ run_job() {
     sleep 0.2
   done
   [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s"
+  if [ "$status" = pass ] && [ -n "$SEND" ]; then
+    sleep 1
+    tty=$(xenstore-read "/local/domain/$domid/console/tty" 2>/dev/null)
+    printf "$SEND" >"$tty"
+    t_sent=$(now_ms)
+    status=fail reason="domain still running ${WAIT_GONE}s after sending input"
+    while [ $(( $(now_ms) - t_sent )) -lt $(( WAIT_GONE * 1000 )) ]; do
+      if ! xl domid "$NAME" >/dev/null 2>&1; then
+        status=pass reason="domain ended $(( $(now_ms) - t_sent )) ms after the input"; break
+      fi
+      sleep 0.2
+    done
+  fi
   console_of "$NAME" "$domid" >"$dir/console.log"
   # Always destroy what the job created, pass or fail.
   [ "$KIND" = cmd ] && kill "$cmdpid" 2>/dev/null && wait "$cmdpid" 2>/dev/null
@@ -67,7 +82,7 @@ run_job() {
   gone=yes
   xl domid "$NAME" >/dev/null 2>&1 && gone=no
   echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone reason=$reason"
-  if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
+  if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
     sed "s/^/@@LOG $NAME| /"
   [ -s "$dir/cmd.log" ] && tail -n 20 "$dir/cmd.log" | sed "s/^/@@LOG $NAME| cmd: /"
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The real-Xen smoke matrix (ctest label xen-e2e): OvmfXen built from Debian's edk2 with our
+# patches, wrapped by elfwrap, booted as PVH guests on Xen 4.17 nested in QEMU.
+#
+#   scripts/xen-e2e.sh [BUILD_DIR] [RESULTS_DIR]
+#
+#   1 ovmf-2m-elf64     2 MiB RELEASE, elfwrap ELF64            -> "UEFI Interactive Shell"
+#   2 ovmf-4m-elf64     4 MiB RELEASE, elfwrap ELF64            -> shell
+#   3 ovmf-2m-elf32     2 MiB RELEASE, elfwrap ELF32            -> shell
+#   4 ovmf-2m-debug     2 MiB DEBUG (port 0xe9)                 -> shell, no ASSERT on port 0xe9
+#   5 edk2-header-4m    4 MiB with edk2's own header (negative) -> must NOT reach the shell
+#   6 stock-refused     Debian's OVMF.fd: elfwrap --target pvh refuses it before any boot (host)
+#   7 ovmf-reset        shell, then "reset -s" typed on its console -> the domain ends (Xen
+#                       shutdown hypercall from our reset library)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib/common.sh"
+build=${1:-$top/build}
+results=${2:-$build/xen-e2e}
+elfwrap=$build/tools/elfwrap/elfwrap
+[ -x "$elfwrap" ] || { echo "xen-e2e.sh: $elfwrap not built (run scripts/setup.sh)" >&2; exit 2; }
+fw=$("$top/scripts/build-ovmfxen.sh" --print-dir)
+rm -rf "$results"
+mkdir -p "$results"
+jobs=$results/jobs
+mkdir -p "$jobs"
+
+# job N NAME IMAGE [VAR=VALUE...]: a job booting IMAGE as a PVH guest with xl.
+job() {
+  local dir=$jobs/$1-$2 name=$2 image=$3
+  shift 3
+  mkdir -p "$dir"
+  cp "$image" "$dir/fw.elf"
+  printf 'name = "%s"\ntype = "pvh"\nkernel = "/jobs/%s/fw.elf"\nmemory = 256\nvcpus = 1\n' \
+    "$name" "$(basename "$dir")" >"$dir/guest.cfg"
+  { echo "NAME=$name"; echo "EXPECT='UEFI Interactive Shell'"; echo "TIMEOUT=90"; printf '%s\n' "$@"; } >"$dir/job.env"
+}
+
+progress "wrapping OvmfXen with elfwrap"
+w=$results/images
+mkdir -p "$w"
+"$elfwrap" "$fw/OvmfXen-RELEASE-2M.fd" -o "$w/ovmf-2m-elf64.elf" >/dev/null 2>&1
+"$elfwrap" "$fw/OvmfXen-RELEASE-4M.fd" -o "$w/ovmf-4m-elf64.elf" >/dev/null 2>&1
+"$elfwrap" "$fw/OvmfXen-RELEASE-2M.fd" -o "$w/ovmf-2m-elf32.elf" --elf-class 32 >/dev/null 2>&1
+"$elfwrap" "$fw/OvmfXen-DEBUG-2M.fd" -o "$w/ovmf-2m-debug.elf" >/dev/null 2>&1
+for i in "$w"/*.elf; do "$elfwrap" verify "$i" --loader xen >/dev/null; done
+
+job 1 ovmf-2m-elf64 "$w/ovmf-2m-elf64.elf"
+job 2 ovmf-4m-elf64 "$w/ovmf-4m-elf64.elf"
+job 3 ovmf-2m-elf32 "$w/ovmf-2m-elf32.elf"
+job 4 ovmf-2m-debug "$w/ovmf-2m-debug.elf" "TIMEOUT=150"
+job 5 edk2-header-4m "$fw/OvmfXen-RELEASE-4M.fd" "EXPECT_FAIL=1" "TIMEOUT=30"
+job 7 ovmf-reset "$w/ovmf-2m-elf64.elf" "SEND='reset -s\\r'" "WAIT_GONE=30"
+
+# 6: refused on the host, before any boot.
+host=$results/host-results.txt
+out=$( "$elfwrap" /usr/share/ovmf/OVMF.fd -o "$w/stock.elf" --target pvh 2>&1 ) && rc=0 || rc=$?
+if [ "$rc" = 1 ] && [ ! -e "$w/stock.elf" ] && grep -q "cannot boot as a PVH guest" <<<"$out"; then
+  echo "@@RESULT name=stock-refused status=pass expect_fail=1 create_ms=-1 first_output_ms=-1 expect_ms=-1 destroyed=yes reason=elfwrap refused it (exit 1)" >"$host"
+else
+  echo "@@RESULT name=stock-refused status=fail expect_fail=1 create_ms=-1 first_output_ms=-1 expect_ms=-1 destroyed=yes reason=elfwrap exit $rc" >"$host"
+fi
+sed 's/^/@@LOG stock-refused| /' <<<"$out" >>"$host"
+
+exec "$top/scripts/xen-in-qemu/run.sh" "$jobs" "$results" --timeout 1200 --host-results "$host"

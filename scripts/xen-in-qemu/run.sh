@@ -26,6 +26,9 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$results"
 dom0=$("$here/build-dom0.sh" | tail -1)
+# The outer emulator: Debian's QEMU 7.2 with our fix (xen-patches/qemu-7.2): unpatched, it aborts
+# in tcg_handle_interrupt when an OVMF guest of the nested Xen writes CR8.
+qemu=$("$top/scripts/build-qemu.sh" --print-path)
 
 # The jobs (and extra files) as a second initramfs archive; the kernel unpacks both.
 work=$(mktemp -d)
@@ -40,7 +43,7 @@ progress "booting Xen 4.17 in QEMU ($(ls "$jobs" | wc -l) jobs, log: $results/se
 # Workarounds for QEMU 7.2's SVM emulation (FACTS.md §4): smap=0 for Xen (dom0 dies in
 # create_bounce_frame otherwise); no RDTSCP in the guest CPU (RDTSCP intercept bug).
 set +e
-timeout --foreground "$timeout" qemu-system-x86_64 \
+timeout --foreground "$timeout" "$qemu" -L /usr/share/qemu -L /usr/share/seabios -L /usr/lib/ipxe/qemu \
   -accel tcg,thread=multi -cpu max,-rdtscp -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
   -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
   -kernel "$dom0/xen" \

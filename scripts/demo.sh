@@ -20,6 +20,7 @@ type = "pvh"
 kernel = "/jobs/1-ovmf-pvh/ovmf-pvh.elf"
 memory = 256
 vcpus = 1
+on_reboot = "destroy"
 CFG
 printf '%s\n' "NAME=ovmf-pvh" "EXPECT='UEFI Interactive Shell'" "TIMEOUT=90" >"$out/jobs/1-ovmf-pvh/job.env"
 progress "booting it on Xen 4.17 in QEMU (xl create, guest config above)"

@@ -31,7 +31,9 @@ job() {
   shift 3
   mkdir -p "$dir"
   cp "$image" "$dir/fw.elf"
-  printf 'name = "%s"\ntype = "pvh"\nkernel = "/jobs/%s/fw.elf"\nmemory = 256\nvcpus = 1\n' \
+  # on_reboot/on_crash destroy: a triple fault is a reboot for HVM-container guests, and xl's
+  # default (restart) would re-create a failing guest behind the next job's back.
+  printf 'name = "%s"\ntype = "pvh"\nkernel = "/jobs/%s/fw.elf"\nmemory = 256\nvcpus = 1\non_reboot = "destroy"\non_crash = "destroy"\n' \
     "$name" "$(basename "$dir")" >"$dir/guest.cfg"
   { echo "NAME=$name"; echo "EXPECT='UEFI Interactive Shell'"; echo "TIMEOUT=90"; printf '%s\n' "$@"; } >"$dir/job.env"
 }
@@ -50,7 +52,7 @@ job 2 ovmf-4m-elf64 "$w/ovmf-4m-elf64.elf"
 job 3 ovmf-2m-elf32 "$w/ovmf-2m-elf32.elf"
 job 4 ovmf-2m-debug "$w/ovmf-2m-debug.elf" "TIMEOUT=150"
 job 5 edk2-header-4m "$fw/OvmfXen-RELEASE-4M.fd" "EXPECT_FAIL=1" "TIMEOUT=30"
-job 7 ovmf-reset "$w/ovmf-2m-elf64.elf" "SEND='reset -s\\r'" "WAIT_GONE=30"
+job 7 ovmf-reset "$w/ovmf-2m-elf64.elf" "EXPECT='Shell> '" "SEND='reset -s\\r'" "WAIT_GONE=30"
 
 # 6: refused on the host, before any boot.
 host=$results/host-results.txt

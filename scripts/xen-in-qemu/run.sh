@@ -47,7 +47,7 @@ timeout --foreground "$timeout" "$qemu" -L /usr/share/qemu -L /usr/share/seabios
   -accel tcg,thread=multi -cpu max,-rdtscp -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
   -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
   -kernel "$dom0/xen" \
-  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all smap=0" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all conring_size=4M smap=0" \
   -initrd "$dom0/vmlinuz console=hvc0 earlyprintk=xen quiet,$work/initrd.gz" \
   </dev/null >"$results/serial.log" 2>&1
 qemu_rc=$?

@@ -53,8 +53,10 @@ run_job() {
       if [ -z "$EXPECT" ] && [ "$rc" = 0 ]; then status=pass; else reason="command exited with $rc"; fi
       break
     fi
-    if [ -n "$domid" ] && ! xl domid "$NAME" >/dev/null 2>&1 && [ "$KIND" != cmd ]; then
-      reason="domain ended before the expected line"; break
+    if [ "$KIND" != cmd ] && ! xl domid "$NAME" >/dev/null 2>&1; then
+      if [ -n "$domid" ] || [ $(( $(now_ms) - t0 )) -gt 5000 ]; then
+        reason="domain ended before the expected line"; break
+      fi
     fi
     sleep 0.2
   done

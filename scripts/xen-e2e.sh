@@ -12,6 +12,12 @@
 #   6 stock-refused     Debian's OVMF.fd: elfwrap --target pvh refuses it before any boot (host)
 #   7 ovmf-reset        shell, then "reset -s" typed on its console -> the domain ends (Xen
 #                       shutdown hypercall from our reset library)
+# pvhboot (no xl), each checking that it destroyed its domain:
+#   8 pvhboot-2m        2 MiB ELF64 -> shell          9 pvhboot-4m      4 MiB ELF64 -> shell
+#  10 pvhboot-edk2-4m   edk2's header: times out, reported as a failure (negative control)
+#  11 pvhboot-startinfo the fixture guest prints the cmdline and module count start_info gave it
+#  12 pvhboot-sigint    SIGINT mid-boot: pvhboot exits 1 and the domain is gone
+#  13 bench             xl create vs pvhboot, time to unpaused, median of 5 each
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/common.sh"
@@ -47,12 +53,55 @@ mkdir -p "$w"
 "$elfwrap" "$fw/OvmfXen-DEBUG-2M.fd" -o "$w/ovmf-2m-debug.elf" >/dev/null 2>&1
 for i in "$w"/*.elf; do "$elfwrap" verify "$i" --loader xen >/dev/null; done
 
-job 1 ovmf-2m-elf64 "$w/ovmf-2m-elf64.elf"
-job 2 ovmf-4m-elf64 "$w/ovmf-4m-elf64.elf"
-job 3 ovmf-2m-elf32 "$w/ovmf-2m-elf32.elf"
-job 4 ovmf-2m-debug "$w/ovmf-2m-debug.elf" "TIMEOUT=150"
-job 5 edk2-header-4m "$fw/OvmfXen-RELEASE-4M.fd" "EXPECT_FAIL=1" "TIMEOUT=30"
-job 7 ovmf-reset "$w/ovmf-2m-elf64.elf" "EXPECT='Shell> '" "SEND='reset -s\\r'" "WAIT_GONE=30"
+job 01 ovmf-2m-elf64 "$w/ovmf-2m-elf64.elf"
+job 02 ovmf-4m-elf64 "$w/ovmf-4m-elf64.elf"
+job 03 ovmf-2m-elf32 "$w/ovmf-2m-elf32.elf"
+job 04 ovmf-2m-debug "$w/ovmf-2m-debug.elf" "TIMEOUT=150"
+job 05 edk2-header-4m "$fw/OvmfXen-RELEASE-4M.fd" "EXPECT_FAIL=1" "TIMEOUT=30"
+job 07 ovmf-reset "$w/ovmf-2m-elf64.elf" "EXPECT='Shell> '" "SEND='reset -s\\r'" "WAIT_GONE=30"
+
+# pvhboot jobs: KIND=cmd, judged by pvhboot's exit status; then no domain of that name may remain.
+pjob() {  # N NAME IMAGE PVHBOOT-ARGS [VAR=VALUE...]
+  local dir=$jobs/$1-$2 name=$2 image=$3 args=$4
+  shift 4
+  mkdir -p "$dir"
+  cp "$image" "$dir/fw.elf"
+  # The command goes in a script: job.env is sourced, and nested quotes there go wrong.
+  printf '%s\n' "pvhboot run fw.elf --memory 256 --name $name --console-log console-pvhboot.log --json $args || exit 1" \
+    "if xl domid $name >/dev/null 2>&1; then echo 'domain $name left behind'; exit 1; fi" >"$dir/run.sh"
+  { echo "NAME=$name"; echo "KIND=cmd"; echo "TIMEOUT=120"; echo "CMD='sh run.sh'"; printf '%s\n' "$@"; } >"$dir/job.env"
+}
+"$build/tests/mkfixture" xen-pvh-1m "$w/tiny.fd"
+"$elfwrap" "$w/tiny.fd" -o "$w/tiny.elf" >/dev/null
+pjob 08 pvhboot-2m "$w/ovmf-2m-elf64.elf" "--expect 'UEFI Interactive Shell' --timeout 60"
+pjob 09 pvhboot-4m "$w/ovmf-4m-elf64.elf" "--expect 'UEFI Interactive Shell' --timeout 60"
+pjob 10 pvhboot-edk2-4m "$fw/OvmfXen-RELEASE-4M.fd" "--expect 'UEFI Interactive Shell' --timeout 20" "EXPECT_FAIL=1"
+pjob 11 pvhboot-startinfo "$w/tiny.elf" "--cmdline 'hello pvhboot' --module module.bin --expect 'PVH-OK cmdline=hello pvhboot mods=1' --timeout 30"
+head -c 12345 /dev/zero >"$jobs/11-pvhboot-startinfo/module.bin"
+mkdir -p "$jobs/12-pvhboot-sigint" && cp "$w/ovmf-2m-elf64.elf" "$jobs/12-pvhboot-sigint/fw.elf"
+cat >"$jobs/12-pvhboot-sigint/run.sh" <<'SH'
+pvhboot run fw.elf --memory 256 --name pvhboot-sigint --expect 'never printed' --timeout 50 --console-log console-pvhboot.log &
+p=$!
+sleep 4
+kill -INT $p
+wait $p
+rc=$?
+echo "pvhboot exited with $rc after SIGINT"
+if xl domid pvhboot-sigint >/dev/null 2>&1; then echo "domain pvhboot-sigint left behind"; exit 1; fi
+[ "$rc" = 1 ]
+SH
+printf '%s\n' "NAME=pvhboot-sigint" "KIND=cmd" "TIMEOUT=60" "CMD='sh run.sh'" >"$jobs/12-pvhboot-sigint/job.env"
+mkdir -p "$jobs/13-bench" && cp "$w/ovmf-2m-elf64.elf" "$jobs/13-bench/fw.elf"
+printf '%s\n' "NAME=bench" "KIND=cmd" "TIMEOUT=240" "CMD='sh /harness/bench.sh fw.elf 5'" >"$jobs/13-bench/job.env"
+
+# pvhboot and the libraries it needs, into dom0.
+extra=$results/extra
+mkdir -p "$extra/usr/bin"
+cp "$build/tools/pvhboot/pvhboot" "$extra/usr/bin/"
+for l in $(ldd "$build/tools/pvhboot/pvhboot" | awk '/=> \// { print $3 }'); do
+  mkdir -p "$extra$(dirname "$l")"
+  cp -L "$l" "$extra$l"
+done
 
 # 6: refused on the host, before any boot.
 host=$results/host-results.txt
@@ -64,4 +113,4 @@ else
 fi
 sed 's/^/@@LOG stock-refused| /' <<<"$out" >>"$host"
 
-exec "$top/scripts/xen-in-qemu/run.sh" "$jobs" "$results" --timeout 1200 --host-results "$host"
+exec "$top/scripts/xen-in-qemu/run.sh" "$jobs" "$results" --timeout 1500 --host-results "$host" --extra "$extra"

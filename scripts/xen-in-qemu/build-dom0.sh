@@ -20,7 +20,7 @@ kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-im
 [ -n "$kpkg" ] || kpkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' | sort -V | tail -1)
 xver=$(dpkg-query -W -f='${Version}' xen-utils-4.17)
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ { print $2 }')
-key=$( (echo "$kpkg $kver $xver"; cat "$here/dom0/init" "$here/dom0/runner.sh" "$0") | sha256sum | cut -c1-12)
+key=$( (echo "$kpkg $kver $xver"; cat "$here/dom0/init" "$here/dom0/runner.sh" "$here/dom0/bench.sh" "$0") | sha256sum | cut -c1-12)
 out=$cache/xen-in-qemu/$key
 if [ -s "$out/base.cpio.gz" ]; then
   echo "$out"
@@ -70,8 +70,8 @@ for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
   fi
 done
 cp "$here/dom0/init" "$root/init"
-cp "$here/dom0/runner.sh" "$root/harness/runner.sh"
-chmod +x "$root/init" "$root/harness/runner.sh"
+cp "$here/dom0/runner.sh" "$here/dom0/bench.sh" "$root/harness/"
+chmod +x "$root/init" "$root/harness/runner.sh" "$root/harness/bench.sh"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/base.cpio.gz.tmp")
 mv "$out/base.cpio.gz.tmp" "$out/base.cpio.gz"
 echo "$kpkg $kver; xen $xver" >"$out/VERSIONS"

@@ -44,7 +44,7 @@ progress "booting Xen 4.17 in QEMU ($(ls "$jobs" | wc -l) jobs, log: $results/se
 # create_bounce_frame otherwise); no RDTSCP in the guest CPU (RDTSCP intercept bug).
 set +e
 timeout --foreground "$timeout" "$qemu" -L /usr/share/qemu -L /usr/share/seabios -L /usr/lib/ipxe/qemu \
-  -accel tcg,thread=multi -cpu max,-rdtscp -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
+  -accel tcg,thread=single -cpu max,-rdtscp -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
   -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
   -kernel "$dom0/xen" \
   -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all conring_size=4M smap=0" \

@@ -5,7 +5,8 @@
 #   NAME         job and domain name
 #   KIND         xl (default; starts guest.cfg with xl create) or cmd (runs CMD, which starts
 #                the domain itself and must leave it named NAME, or judges by its own exit code)
-#   CMD          for KIND=cmd: a command line run in the job directory
+#   CMD          for KIND=cmd: a command line run in the job directory (keep it simple, e.g.
+#                "sh run.sh", and put the real command in a script: job.env is sourced)
 #   EXPECT       extended regex that must appear on the guest's console (PV console or its
 #                port-0xe9 "(dN)" lines) within TIMEOUT seconds
 #   FAIL_ON      extended regex that must not appear (default: ASSERT|Xen isn't detected|page fault)
@@ -13,6 +14,9 @@
 #   EXPECT_FAIL  1: a negative control, passing when EXPECT does not appear (or FAIL_ON does)
 #   SEND         after EXPECT matched: text typed on the guest's PV console (printf format)
 #   WAIT_GONE    with SEND: seconds within which the domain must end by itself (e.g. "reset -s")
+#   RETRY_TRIPLE_FAULT  1 (default for positive jobs): run once more when Xen logged a triple
+#                fault for the job's domain (QEMU TCG's nested SVM emulation, not the guest,
+#                under load); the result line says so (attempts=2, first=...)
 # Prints "@@RESULT key=value ..." per job and "@@LOG NAME| line" console excerpts.
 JOBS=$1
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
@@ -21,14 +25,16 @@ console_of() {  # NAME DOMID
   [ -n "$2" ] && xl dmesg 2>/dev/null | grep "(d$2)"
 }
 
-run_job() {
+run_attempt() {
   dir=$1
   NAME= KIND=xl CMD= SEND= WAIT_GONE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
   . "$dir/job.env"
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
   t0=$(now_ms) status=fail reason= t_first= t_expect= domid=
-  if [ "$KIND" = cmd ]; then
+  if [ "$KIND" = cmd ] && [ -z "$CMD" ]; then
+    reason="KIND=cmd but CMD is empty (job.env quoting?)"
+  elif [ "$KIND" = cmd ]; then
     sh -c "$CMD" >"$dir/cmd.log" 2>&1 &
     cmdpid=$!
   else
@@ -83,7 +89,24 @@ run_job() {
   fi
   gone=yes
   xl domid "$NAME" >/dev/null 2>&1 && gone=no
-  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone reason=$reason"
+  triple=no
+  [ -n "$domid" ] && xl dmesg 2>/dev/null | grep -q "d${domid}v[0-9]* Triple fault" && triple=yes
+}
+
+run_job() {
+  dir=$1
+  RETRY_TRIPLE_FAULT=
+  attempts=1 first=
+  run_attempt "$dir"
+  [ -z "$RETRY_TRIPLE_FAULT" ] && { [ "$EXPECT_FAIL" = 1 ] && RETRY_TRIPLE_FAULT=0 || RETRY_TRIPLE_FAULT=1; }
+  if [ "$status" != pass ] && [ "$triple" = yes ] && [ "$RETRY_TRIPLE_FAULT" = 1 ]; then
+    first="triple fault in d$domid: $reason"
+    echo "@@RETRY $NAME $first"
+    tail -n 5 "$dir/console.log" | sed "s/^/@@LOG $NAME| attempt 1: /"
+    attempts=2
+    run_attempt "$dir"
+  fi
+  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone reason=$reason${first:+ (attempt 1: $first)}"
   if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
     sed "s/^/@@LOG $NAME| /"
   [ -s "$dir/cmd.log" ] && tail -n 20 "$dir/cmd.log" | sed "s/^/@@LOG $NAME| cmd: /"

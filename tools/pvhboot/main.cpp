@@ -1,0 +1,227 @@
+// pvhboot: boot a PVH kernel (e.g. an elfwrap-wrapped OvmfXen) without xl, watch its console,
+// judge it, and always destroy the domain. The engine of boot smoke jobs.
+//   pvhboot plan IMAGE --memory MIB [--json]         (no hypervisor: libxenguest's dummy parse)
+//   pvhboot run IMAGE --memory MIB [--expect RE]...  (dom0 of a real Xen)
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <unistd.h>
+
+#include "elfwrap/elf_consts.hpp"
+#include "elfwrap/file_io.hpp"
+#include "elfwrap/image.hpp"
+#include "loader/plan.hpp"
+#include "loader/xen_backend.hpp"
+#include "loader/xen_parse.hpp"
+
+namespace {
+
+using elfwrap::hex;
+constexpr int kOk = 0, kFail = 1, kUsage = 2;
+volatile std::sig_atomic_t g_signal = 0;
+const auto g_start = std::chrono::steady_clock::now();  // process start, for the timings
+
+struct Args {
+  std::string image, cmdline, console_log, junit, name;
+  uint64_t memory = 0;
+  unsigned vcpus = 1;
+  std::vector<std::string> modules, expect, fail_on;
+  double timeout = 60;
+  bool json = false, populate_hole = false;
+};
+
+int fail(const std::string& msg) {
+  std::cerr << "pvhboot: error: " << msg << "\n";
+  return kFail;
+}
+
+// Reads the image, checks it is a PVH kernel, and computes the plan.
+elfwrap::Expected<loader::Plan> plan_for(const Args& a) {
+  auto bytes = elfwrap::read_file(a.image);
+  if (!bytes) return bytes.take_error();
+  auto img = elfwrap::parse_image(*bytes);
+  if (!img) return elfwrap::with_file(img.take_error(), a.image);
+  if (!img->elf || !img->elf->phys32_entry())
+    return elfwrap::plain_error("'" + a.image + "': not a PVH kernel (no ELF header with a Xen PHYS32_ENTRY note); wrap it with elfwrap");
+  loader::PlanInput in;
+  in.image_name = a.image;
+  for (const auto& s : img->elf->segments)
+    if (s.type == elfwrap::elf::kPtLoad && s.memsz) {
+      in.load_start = in.load_start ? std::min(in.load_start, s.paddr) : s.paddr;
+      in.load_end = std::max(in.load_end, s.paddr + s.memsz);
+    }
+  in.entry = *img->elf->phys32_entry();
+  in.memory_mib = a.memory;
+  in.vcpus = a.vcpus;
+  in.cmdline = a.cmdline;
+  in.populate_hole = a.populate_hole;
+  for (const auto& m : a.modules) {
+    auto mb = elfwrap::read_file(m, 1ull << 30);
+    if (!mb) return mb.take_error();
+    in.modules.emplace_back(m, mb->size());
+  }
+  return loader::make_plan(in);
+}
+
+int run_plan(const Args& a) {
+  auto plan = plan_for(a);
+  if (!plan) return fail(elfwrap::to_string(plan.error()));
+  auto bytes = elfwrap::read_file(a.image);
+  auto xp = loader::xen_parse(*bytes);
+  nlohmann::json j = loader::to_json(*plan);
+  j["image"] = a.image;
+  j["libxenguest"] = xp ? nlohmann::json{{"rc", xp->rc}, {"pvh", xp->pvh}, {"seg_start", xp->seg_start}, {"seg_end", xp->seg_end}}
+                        : nlohmann::json(nullptr);
+  const bool ok = xp && xp->rc == 0 && xp->pvh && xp->seg_start == plan->placements[0].start && xp->seg_end == plan->placements[0].end;
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << a.image << ": PVH entry " << hex(plan->entry) << ", " << plan->vcpus << " vCPU(s), "
+              << (plan->memory_bytes >> 20) << " MiB\n  memory map:\n";
+    for (const auto& e : plan->e820)
+      std::cout << "    " << hex(e.addr) << "-" << hex(e.addr + e.size) << " " << (e.type == loader::kE820Ram ? "RAM" : "reserved") << "\n";
+    std::cout << "  placements:\n";
+    for (const auto& p : plan->placements) std::cout << "    " << hex(p.start) << "-" << hex(p.end) << " " << p.what << "\n";
+    std::cout << "  libxenguest (dummy parse): " << (ok ? "PVH image, kernel segment " + hex(xp->seg_start) + "-" + hex(xp->seg_end) : "does not agree") << "\n";
+  }
+  if (!ok) return fail("libxenguest's parse does not find this PVH image at its PT_LOAD");
+  return kOk;
+}
+
+struct Watch {
+  std::vector<std::regex> expect, fail_on;
+  std::vector<double> seen_at;  // per expect, -1 until seen
+  std::string failed_line;
+  double first_output = -1;
+  bool done() const {
+    for (double t : seen_at)
+      if (t < 0) return false;
+    return true;
+  }
+};
+
+void write_junit(const std::string& path, const std::string& name, bool ok, const std::string& reason, double t, const std::string& log) {
+  auto esc = [](const std::string& s) {
+    std::string o;
+    for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
+    return o;
+  };
+  std::ofstream f(path);
+  f << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"pvhboot\" tests=\"1\" failures=\"" << (ok ? 0 : 1)
+    << "\">\n  <testcase classname=\"pvhboot\" name=\"" << esc(name) << "\" time=\"" << t << "\">";
+  if (!ok) f << "<failure message=\"" << esc(reason) << "\">" << esc(log) << "</failure>";
+  f << "</testcase>\n</testsuite>\n";
+}
+
+int run_boot(const Args& a) {
+  auto plan = plan_for(a);
+  if (!plan) return fail(elfwrap::to_string(plan.error()));
+  Watch w;
+  try {
+    for (const auto& r : a.expect) w.expect.emplace_back(r);
+    for (const auto& r : a.fail_on) w.fail_on.emplace_back(r);
+  } catch (const std::regex_error& e) {
+    std::cerr << "pvhboot: error: bad regular expression: " << e.what() << "\n";
+    return kUsage;
+  }
+  w.seen_at.assign(w.expect.size(), -1);
+  std::signal(SIGINT, [](int s) { g_signal = s; });
+  std::signal(SIGTERM, [](int s) { g_signal = s; });
+  auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(); };
+  loader::BuildRequest req{*plan, a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name, a.image, a.modules, a.cmdline};
+  auto dom = loader::Domain::build(req);
+  if (!dom) return fail("building the domain: " + elfwrap::to_string(dom.error()));
+  const double unpaused = now();
+  std::ofstream clog;
+  if (!a.console_log.empty()) clog.open(a.console_log);
+  std::ostringstream tail;
+  std::string reason;
+  bool running = true;
+  // With --expect: done when every expected line appeared. Without: the guest must keep running
+  // (and print no fail-on line) until --timeout.
+  const bool watch_only = w.expect.empty();
+  bool timed_out = false;
+  while (reason.empty() && (watch_only || !w.done())) {
+    if (g_signal) { reason = std::string("interrupted by signal ") + std::to_string(g_signal); break; }
+    if (now() > a.timeout) {
+      timed_out = true;
+      if (!watch_only) reason = "timeout after " + std::to_string(static_cast<int>(a.timeout)) + " s";
+      break;
+    }
+    if (!running) { reason = "the domain stopped (shut down or crashed)"; break; }
+    running = (*dom)->poll([&](const std::string& src, const std::string& line) {
+      const double t = now();
+      if (w.first_output < 0) w.first_output = t;
+      char stamp[32];
+      std::snprintf(stamp, sizeof stamp, "[%8.3f] %-7s| ", t, src.c_str());
+      (clog.is_open() ? static_cast<std::ostream&>(clog) : std::cout) << stamp << line << std::endl;
+      tail << stamp << line << "\n";
+      for (size_t i = 0; i < w.expect.size(); ++i)
+        if (w.seen_at[i] < 0 && std::regex_search(line, w.expect[i])) w.seen_at[i] = t;
+      for (const auto& f : w.fail_on)
+        if (w.failed_line.empty() && std::regex_search(line, f)) w.failed_line = line;
+    }, 100);
+    if (!w.failed_line.empty()) reason = "forbidden line: " + w.failed_line;
+  }
+  const uint32_t domid = (*dom)->domid();
+  const bool destroyed = (*dom)->destroy();
+  const bool ok = reason.empty() && (watch_only ? timed_out : w.done());
+  nlohmann::json j = {{"image", a.image}, {"domid", domid}, {"ok", ok}, {"reason", reason},
+                      {"created_s", (*dom)->times().created_s}, {"unpaused_s", unpaused}, {"first_output_s", w.first_output},
+                      {"xenstore", (*dom)->xenstore_registered()}, {"destroyed", destroyed}};
+  j["expect"] = nlohmann::json::array();
+  for (size_t i = 0; i < a.expect.size(); ++i) j["expect"].push_back({{"regex", a.expect[i]}, {"seen_s", w.seen_at[i]}});
+  if (!a.junit.empty()) write_junit(a.junit, a.image, ok, reason, now(), tail.str());
+  if (a.json) std::cout << j.dump(2) << "\n";
+  else std::cerr << "pvhboot: domain " << domid << " " << (ok ? "passed" : "FAILED: " + reason) << "; unpaused after "
+                 << unpaused << " s; destroyed\n";
+  return ok ? kOk : kFail;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pvhboot: create a PVH domain from a kernel image, watch its console, judge it, destroy it"};
+  app.footer("Examples:\n  pvhboot plan ovmf-pvh.elf --memory 256\n"
+             "  pvhboot run ovmf-pvh.elf --memory 256 --expect 'UEFI Interactive Shell' --timeout 60\n"
+             "Exit status: 0 every expected line appeared and no fail-on line did; 1 otherwise; 2 usage.");
+  app.set_version_flag("--version", "pvhboot 0.1.0");
+  app.require_subcommand(1);
+  Args a;
+  auto common = [&](CLI::App* s) {
+    s->add_option("IMAGE", a.image, "PVH kernel (ELF with a Xen PHYS32_ENTRY note)")->required();
+    s->add_option("--memory", a.memory, "guest memory in MiB")->required();
+    s->add_option("--vcpus", a.vcpus, "vCPUs (default 1)");
+    s->add_option("--cmdline", a.cmdline, "command line passed in start_info");
+    s->add_option("--module", a.modules, "module passed in start_info (repeatable)");
+    s->add_flag("--populate-hole", a.populate_hole, "allow an image in the MMIO hole below 4 GiB and populate that window");
+    s->add_flag("--json", a.json, "print the result as JSON");
+  };
+  CLI::App* plan = app.add_subcommand("plan", "Print the guest layout (no hypervisor needed)");
+  common(plan);
+  CLI::App* run = app.add_subcommand("run", "Boot it on Xen (dom0), watch, judge, destroy");
+  common(run);
+  run->add_option("--expect", a.expect, "regex that must appear on the console (repeatable); without any, the guest "
+                                        "must keep running until --timeout");
+  run->add_option("--fail-on", a.fail_on, "regex that must not appear (repeatable)");
+  run->add_option("--timeout", a.timeout, "seconds (default 60)");
+  run->add_option("--console-log", a.console_log, "write the timestamped console log here");
+  run->add_option("--junit", a.junit, "write a JUnit XML result here");
+  run->add_option("--name", a.name, "domain name (default pvhboot-PID)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "pvhboot: error: " << e.what() << "\n";
+    return kUsage;
+  }
+  return plan->parsed() ? run_plan(a) : run_boot(a);
+}

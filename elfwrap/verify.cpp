@@ -71,7 +71,7 @@ void xen_rules(const Image& img, const ByteView& v, const XenParseFacts* x, Verd
   const ElfSegment* load = whole_image_load(*img.elf);
   if (load && load->paddr + load->memsz > kMmioHoleStart)
     d.problems.push_back("PT_LOAD ends at " + hex(load->paddr + load->memsz) + ", in the MMIO hole from 0xfc000000: stock Xen 4.17 "
-                         "libxc only populates RAM below it (xen-patches/ or pvhboot can load there)");
+                         "libxc only populates RAM below it and refuses to load there");
   if (!x) return;
   if (x->rc != 0 || !x->pvh) {
     d.problems.push_back("libxenguest's parse (rc " + std::to_string(x->rc) + ") did not find a PVH image: " + x->log_excerpt);

@@ -15,7 +15,6 @@ void layout_memory(const PlanInput& in, Plan& p) {
   p.lowmem_end = std::min(p.memory_bytes, kMmioStart);
   p.highmem_end = p.memory_bytes > kMmioStart ? k4GiB + (p.memory_bytes - kMmioStart) : 0;
   p.e820.push_back({0, p.lowmem_end, kE820Ram});
-  if (p.hole_window) p.e820.push_back({p.hole_window->start, p.hole_window->end - p.hole_window->start, kE820Reserved});
   p.e820.push_back({kSpecialStart, kSpecialEnd - kSpecialStart, kE820Reserved});
   if (p.highmem_end) p.e820.push_back({k4GiB, p.highmem_end - k4GiB, kE820Ram});
   // libxl: max memory = target + 1 MiB slack; HAP paging pool = 4 * (256 * vcpus + 2 * MiB) KiB.
@@ -31,12 +30,10 @@ elfwrap::Status check_kernel(const PlanInput& in, Plan& p) {
   if (overlaps(a, b, kSpecialStart, kSpecialEnd))
     return plain_error("'" + in.image_name + "': image [" + hex(a) + ", " + hex(b) + ") overlaps Xen's special pages [0xfeff8000, 0xff000000)");
   if (b <= p.lowmem_end) return elfwrap::ok();
-  if (a >= kMmioStart && b <= k4GiB) {
-    if (!in.populate_hole)
-      return plain_error("'" + in.image_name + "': image [" + hex(a) + ", " + hex(b) + ") is in the MMIO hole (from 0xfc000000), which has no RAM; use --populate-hole");
-    p.hole_window = Placement{"image window in the MMIO hole", a, b};
-    return elfwrap::ok();
-  }
+  if (a >= kMmioStart && b <= k4GiB)
+    return plain_error("'" + in.image_name + "': image [" + hex(a) + ", " + hex(b) + ") is in the MMIO hole (from 0xfc000000), which has "
+                       "no RAM; libxc 4.17 cannot load there (xc_dom pads from 0 to the load address: \"segment padding too "
+                       "large\"). Wrap it at 1 MiB (elfwrap's default)");
   return plain_error("'" + in.image_name + "': image [" + hex(a) + ", " + hex(b) + ") is not inside guest RAM [0x0, " + hex(p.lowmem_end) +
                      "): give --memory at least " + std::to_string((b + (1 << 20) - 1) >> 20) + " MiB");
 }
@@ -55,7 +52,6 @@ elfwrap::Expected<Plan> make_plan(const PlanInput& in) {
   layout_memory(in, p);
   p.placements.push_back({"image " + in.image_name, in.load_start, in.load_end});
   uint64_t cursor = page_up(in.load_end);
-  if (p.hole_window) cursor = kPage;  // libxc then allocates from low memory
   for (const auto& [name, size] : in.modules) {
     p.placements.push_back({"module " + name, cursor, cursor + page_up(size)});
     cursor += page_up(size);
@@ -81,7 +77,6 @@ nlohmann::json to_json(const Plan& p) {
     j["e820"].push_back({{"addr", e.addr}, {"size", e.size}, {"type", e.type == kE820Ram ? "ram" : "reserved"}});
   j["placements"] = nlohmann::json::array();
   for (const auto& pl : p.placements) j["placements"].push_back({{"what", pl.what}, {"start", pl.start}, {"end", pl.end}});
-  j["hole_window"] = p.hole_window ? nlohmann::json{{"start", p.hole_window->start}, {"end", p.hole_window->end}} : nlohmann::json(nullptr);
   return j;
 }
 

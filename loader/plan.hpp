@@ -41,7 +41,6 @@ struct PlanInput {
   unsigned vcpus = 1;
   std::string cmdline;
   std::vector<std::pair<std::string, uint64_t>> modules;  // name, size
-  bool populate_hole = false;  // let an image sit in the MMIO hole (pvhboot populates it)
 };
 
 struct Plan {
@@ -51,7 +50,6 @@ struct Plan {
   uint64_t maxmem_kib = 0, paging_pool_bytes = 0;
   std::vector<E820> e820;          // handed to the guest (start_info memmap / XENMEM_memory_map)
   std::vector<Placement> placements;
-  std::optional<Placement> hole_window;  // pages pvhboot populates inside the MMIO hole
 };
 
 elfwrap::Expected<Plan> make_plan(const PlanInput& in);

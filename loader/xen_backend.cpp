@@ -105,16 +105,6 @@ struct Domain::Impl {
     return elfwrap::ok();
   }
 
-  // The window of the MMIO hole the image sits in is not RAM: populate it before loading.
-  elfwrap::Status populate_hole(const Plan& p) {
-    if (!p.hole_window) return elfwrap::ok();
-    std::vector<xen_pfn_t> pfns;
-    for (uint64_t a = p.hole_window->start; a < p.hole_window->end; a += kPage) pfns.push_back(a >> 12);
-    if (xc_domain_populate_physmap_exact(xch, domid, pfns.size(), 0, 0, pfns.data()) != 0)
-      return xen_error("populating the image window " + hex(p.hole_window->start) + "-" + hex(p.hole_window->end));
-    return elfwrap::ok();
-  }
-
   elfwrap::Status build_image(const BuildRequest& r) {
     xc_dom_image* dom = xc_dom_allocate(xch, r.cmdline.empty() ? nullptr : r.cmdline.c_str(), nullptr);
     if (!dom) return xen_error("xc_dom_allocate");
@@ -142,7 +132,6 @@ struct Domain::Impl {
     if (xc_dom_parse_image(dom) != 0) return xen_error("xc_dom_parse_image");
     if (xc_dom_mem_init(dom, static_cast<unsigned>(p.memory_bytes >> 20)) != 0) return xen_error("xc_dom_mem_init");
     if (xc_dom_boot_mem_init(dom) != 0) return xen_error("xc_dom_boot_mem_init");
-    EW_CHECK(populate_hole(p));
     if (xc_dom_build_image(dom) != 0) return xen_error("xc_dom_build_image");
     if (xc_dom_boot_image(dom) != 0) return xen_error("xc_dom_boot_image");
     if (xc_dom_gnttab_init(dom) != 0) return xen_error("xc_dom_gnttab_init");

@@ -32,7 +32,7 @@ struct Args {
   unsigned vcpus = 1;
   std::vector<std::string> modules, expect, fail_on;
   double timeout = 60;
-  bool json = false, populate_hole = false;
+  bool json = false;
 };
 
 int fail(const std::string& msg) {
@@ -59,7 +59,6 @@ elfwrap::Expected<loader::Plan> plan_for(const Args& a) {
   in.memory_mib = a.memory;
   in.vcpus = a.vcpus;
   in.cmdline = a.cmdline;
-  in.populate_hole = a.populate_hole;
   for (const auto& m : a.modules) {
     auto mb = elfwrap::read_file(m, 1ull << 30);
     if (!mb) return mb.take_error();
@@ -199,7 +198,6 @@ int main(int argc, char** argv) {
     s->add_option("--vcpus", a.vcpus, "vCPUs (default 1)");
     s->add_option("--cmdline", a.cmdline, "command line passed in start_info");
     s->add_option("--module", a.modules, "module passed in start_info (repeatable)");
-    s->add_flag("--populate-hole", a.populate_hole, "allow an image in the MMIO hole below 4 GiB and populate that window");
     s->add_flag("--json", a.json, "print the result as JSON");
   };
   CLI::App* plan = app.add_subcommand("plan", "Print the guest layout (no hypervisor needed)");

@@ -1,0 +1,46 @@
+// pvhboot plan, run as a user runs it (no hypervisor: libxenguest's dummy-mode parse).
+// pvhboot run is tested on real Xen by scripts/xen-e2e.sh.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/run.hpp"
+
+using it::run;
+
+TEST_CASE("pvhboot plan: the layout, agreed by libxenguest's own parse") {
+  it::TempDir t;
+  const std::string img = it::fixture(t, "xen-pvh-2m"), elf = t.path("x.elf");
+  REQUIRE(run({it::elfwrap_bin(), img, "-o", elf}).status == 0);
+  auto r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256", "--json"});
+  CHECK(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["libxenguest"]["pvh"] == true);
+  CHECK(j["libxenguest"]["seg_start"] == 0x100000);
+  CHECK(j["libxenguest"]["seg_end"] == 0x300000);
+  CHECK(j["entry"] == 0x2fffd0);
+  CHECK(j["e820"][1]["addr"] == 0xfeff8000u);
+  r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256"});
+  CHECK(r.out.find("libxenguest (dummy parse): PVH image, kernel segment 0x100000-0x300000") != std::string::npos);
+}
+
+TEST_CASE("pvhboot plan: what it refuses, and usage errors") {
+  it::TempDir t;
+  auto r = run({PVHBOOT_BIN, "plan", it::fixture(t, "xen-pvh-2m"), "--memory", "256"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("not a PVH kernel (no ELF header with a Xen PHYS32_ENTRY note); wrap it with elfwrap") != std::string::npos);
+  const std::string hole = t.path("hole.elf");
+  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", hole, "--load-address", "0xffe00000", "--allow-mmio-hole"}).status == 0);
+  r = run({PVHBOOT_BIN, "plan", hole, "--memory", "256"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("is in the MMIO hole") != std::string::npos);
+  CHECK(run({PVHBOOT_BIN, "plan", hole}).status == 2);
+  const std::string good = t.path("good.elf");
+  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-1m"), "-o", good}).status == 0);
+  r = run({PVHBOOT_BIN, "run", good, "--memory", "256", "--expect", "("});  // refused before touching Xen
+  CHECK(r.status == 2);
+  CHECK(r.err.find("pvhboot: error: bad regular expression") != std::string::npos);
+  const auto h = run({PVHBOOT_BIN, "--help"});
+  CHECK(h.status == 0);
+  CHECK(h.out.find("pvhboot run ovmf-pvh.elf --memory 256 --expect 'UEFI Interactive Shell'") != std::string::npos);
+}

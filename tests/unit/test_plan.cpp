@@ -1,0 +1,94 @@
+// pvhboot's pure plan: the PVH guest layout libxl would give, and its validation.
+#include <doctest/doctest.h>
+
+#include "loader/plan.hpp"
+
+using namespace loader;
+
+namespace {
+PlanInput ovmf(uint64_t mib) {
+  PlanInput in;
+  in.image_name = "ovmf.elf";
+  in.load_start = 0x100000;
+  in.load_end = 0x300000;
+  in.entry = 0x2fffd0;
+  in.memory_mib = mib;
+  return in;
+}
+std::string err(const PlanInput& in) {
+  auto p = make_plan(in);
+  REQUIRE_FALSE(p);
+  return elfwrap::to_string(p.error());
+}
+}  // namespace
+
+TEST_CASE("256 MiB: all RAM below the hole, special pages reserved, image then start_info") {
+  auto p = make_plan(ovmf(256));
+  REQUIRE(p);
+  CHECK(p->lowmem_end == 0x10000000);
+  CHECK(p->highmem_end == 0);
+  REQUIRE(p->e820.size() == 2);
+  CHECK(p->e820[0].addr == 0);
+  CHECK(p->e820[0].size == 0x10000000);
+  CHECK(p->e820[0].type == kE820Ram);
+  CHECK(p->e820[1].addr == 0xfeff8000);
+  CHECK(p->e820[1].size == 0x8000);
+  CHECK(p->e820[1].type == kE820Reserved);
+  REQUIRE(p->placements.size() == 2);
+  CHECK(p->placements[0].start == 0x100000);
+  CHECK(p->placements[1].what == "start_info");
+  CHECK(p->placements[1].start == 0x300000);
+  CHECK(p->maxmem_kib == 257 * 1024);
+  CHECK(p->paging_pool_bytes == 4 * (256 + 2 * 256) * 1024);
+}
+
+TEST_CASE("5 GiB: low memory stops at the MMIO hole, the rest goes above 4 GiB") {
+  auto p = make_plan(ovmf(5120));
+  REQUIRE(p);
+  CHECK(p->lowmem_end == 0xfc000000);
+  CHECK(p->highmem_end == 0x100000000ull + (5120ull << 20) - 0xfc000000);
+  REQUIRE(p->e820.size() == 3);
+  CHECK(p->e820[2].addr == 0x100000000ull);
+  CHECK(p->e820[0].size + p->e820[2].size == 5120ull << 20);  // totals consistent
+}
+
+TEST_CASE("modules and the command line are placed after the image, page aligned") {
+  PlanInput in = ovmf(256);
+  in.cmdline = "hello";
+  in.modules = {{"a", 0x1234}, {"b", 0x1000}};
+  auto p = make_plan(in);
+  REQUIRE(p);
+  REQUIRE(p->placements.size() == 4);
+  CHECK(p->placements[1].start == 0x300000);
+  CHECK(p->placements[1].end == 0x302000);
+  CHECK(p->placements[2].start == 0x302000);
+  CHECK(p->placements[3].start == 0x303000);
+}
+
+TEST_CASE("plan errors") {
+  PlanInput small = ovmf(16);
+  small.load_start = 0x1000000;
+  small.load_end = 0x1200000;
+  small.entry = 0x11fffd0;
+  CHECK(err(small) == "'ovmf.elf': image [0x1000000, 0x1200000) is not inside guest RAM [0x0, 0x1000000): give --memory at least 18 MiB");
+  PlanInput hole = ovmf(256);
+  hole.load_start = 0xffe00000;
+  hole.load_end = 0x100000000ull;
+  hole.entry = 0xffffffd0;
+  CHECK(err(hole).find("is in the MMIO hole (from 0xfc000000), which has no RAM; libxc 4.17 cannot load there") != std::string::npos);
+  PlanInput special = ovmf(256);
+  special.load_start = 0xfeff0000;
+  special.load_end = 0xff000000;
+  special.entry = 0xfeff0000;
+  CHECK(err(special) == "'ovmf.elf': image [0xfeff0000, 0xff000000) overlaps Xen's special pages [0xfeff8000, 0xff000000)");
+  PlanInput entry = ovmf(256);
+  entry.entry = 0x400000;
+  CHECK(err(entry) == "'ovmf.elf': PHYS32_ENTRY 0x400000 is outside the loaded image [0x100000, 0x300000)");
+  CHECK(err(ovmf(8)) == "--memory 8 MiB is outside 16 MiB .. 1 TiB");
+  PlanInput cpus = ovmf(256);
+  cpus.vcpus = 0;
+  CHECK(err(cpus) == "--vcpus 0 is outside 1..128");
+  PlanInput mods = ovmf(16);
+  mods.modules = {{"big", 0xe00000}};
+  CHECK(err(mods) == "modules and start_info end at 0x1101000, beyond guest RAM below 4 GiB (0x1000000)");
+}

@@ -29,7 +29,7 @@ ensure_packages dpkg-dev build-essential uuid-dev acpica-tools nasm python3 pyth
 ensure_deb_src
 src=$(fetch_source edk2 "$cache/src")
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
-phash=$(cd "$patches" && cat series $(cat series) | sha256sum | cut -c1-12)
+phash=$(series_hash "$patches")
 out=$cache/ovmfxen/$version-$phash
 mkdir -p "$out"
 
@@ -45,17 +45,7 @@ fi
 
 # A private copy of the source with our series applied (the unpacked tree stays pristine).
 work=$cache/build/edk2-$version-$phash
-if [ ! -f "$work/.elfwrap-patched" ]; then
-  progress "preparing $work"
-  rm -rf "$work"
-  mkdir -p "$(dirname "$work")"
-  cp -a "$src" "$work"
-  for p in $(cat "$patches/series"); do
-    progress "applying $p"
-    patch -d "$work" -p1 -s --no-backup-if-mismatch <"$patches/$p"
-  done
-  touch "$work/.elfwrap-patched"
-fi
+patched_copy "$src" "$work" "$patches"
 if [ ! -x "$work/BaseTools/Source/C/bin/GenFv" ]; then
   progress "building BaseTools"
   make -C "$work/BaseTools" -j"$(nproc)" >"$work/basetools.log" 2>&1 || { tail -30 "$work/basetools.log" >&2; exit 1; }

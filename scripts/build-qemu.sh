@@ -21,17 +21,12 @@ ensure_packages dpkg-dev build-essential ninja-build meson pkg-config libglib2.0
 ensure_deb_src
 src=$(fetch_source qemu "$cache/src")
 version=$(cd "$src" && dpkg-parsechangelog -S Version | tr : _)  # no colon in paths (configure refuses it)
-phash=$(cd "$patches" && cat series $(cat series) | sha256sum | cut -c1-12)
+phash=$(series_hash "$patches")
 out=$cache/qemu/$version-$phash
 if [ ! -x "$out/qemu-system-x86_64" ]; then
   work=$cache/build/qemu-$version-$phash
-  rm -rf "$work"
-  mkdir -p "$(dirname "$work")" "$out"
-  cp -a "$src" "$work"
-  for p in $(cat "$patches/series"); do
-    progress "applying $p"
-    patch -d "$work" -p1 -s --no-backup-if-mismatch <"$patches/$p"
-  done
+  mkdir -p "$out"
+  patched_copy "$src" "$work" "$patches"
   progress "configuring qemu $version (x86_64-softmmu)"
   (cd "$work" && mkdir -p build && cd build &&
     ../configure --target-list=x86_64-softmmu --without-default-features --disable-docs \

@@ -33,3 +33,24 @@ fetch_source() {
   fi
   echo "$tree"
 }
+
+# patched_copy SRC WORK PATCHDIR: WORK becomes a copy of SRC with PATCHDIR's series applied in
+# order (patch -p1); the unpacked source stays pristine. Idempotent: WORK is kept once complete.
+patched_copy() {
+  local src=$1 work=$2 patches=$3 p
+  [ -f "$work/.elfwrap-patched" ] && return 0
+  progress "preparing $work"
+  rm -rf "$work"
+  mkdir -p "$(dirname "$work")"
+  cp -a "$src" "$work"
+  for p in $(cat "$patches/series"); do
+    progress "applying $p"
+    patch -d "$work" -p1 -s --no-backup-if-mismatch <"$patches/$p"
+  done
+  touch "$work/.elfwrap-patched"
+}
+
+# series_hash PATCHDIR: a short hash of the series and its patches (part of cache keys).
+series_hash() {
+  (cd "$1" && cat series $(cat series) | sha256sum | cut -c1-12)
+}

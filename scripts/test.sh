@@ -47,7 +47,12 @@ if [ "$quick" = 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest "$top/build-asan" -LE xen-e2e
   progress "fuzzing: ${FUZZ_SECONDS}s per target"
-  run_ctest "$top/build-fuzz" -L fuzz-run
+  run_ctest "$top/build-fuzz" -L fuzz-run -V
+fi
+if [ -f "$top/build/xen-e2e/report.txt" ]; then
+  progress "real Xen (build/xen-e2e/: junit.xml, summary.json, serial.log):"
+  grep -v '^    |' "$top/build/xen-e2e/report.txt"
+  grep -ah '@@BENCH' "$top/build/xen-e2e/serial.log" | sed 's/^.*@@BENCH /bench: /'
 fi
 progress "done"
 echo "total: $passed passed, $failed failed"

@@ -22,9 +22,9 @@ memory = 256
 vcpus = 1
 on_reboot = "destroy"
 CFG
-printf '%s\n' "NAME=ovmf-pvh" "EXPECT='UEFI Interactive Shell'" "TIMEOUT=90" >"$out/jobs/1-ovmf-pvh/job.env"
+printf '%s\n' "NAME=ovmf-pvh" "EXPECT='Shell> '" "TIMEOUT=90" "SHOW_CONSOLE=1" >"$out/jobs/1-ovmf-pvh/job.env"
 progress "booting it on Xen 4.17 in QEMU (xl create, guest config above)"
 "$top/scripts/xen-in-qemu/run.sh" "$out/jobs" "$out/results" --timeout 600
 echo
 echo "Guest console (PV console, via xenconsoled), from $out/results/serial.log:"
-grep -a '@@LOG ovmf-pvh|' "$out/results/serial.log" | sed 's/^.*@@LOG ovmf-pvh| /  /; s/\x1b\[[0-9;]*[A-Za-z]//g'
+grep -a '@@LOG ovmf-pvh|' "$out/results/serial.log" | sed 's/^.*@@LOG ovmf-pvh| /  /; s/\x1b\[[0-9;=]*[A-Za-z]//g'

@@ -58,7 +58,9 @@ def main():
         problems.append("the run did not finish (QEMU status %d): see serial.log" % a.qemu_status)
     if info.get("fatal"):
         problems.append(info["fatal"])
-    if info["leftover"]:
+    if info["leftover"] is None:
+        problems.append("no leftover-domain count in the log (the check did not run)")
+    elif info["leftover"]:
         problems.append("%d domain(s) left after the jobs" % info["leftover"])
     if not jobs:
         problems.append("no job ran")

@@ -14,6 +14,7 @@
 #   EXPECT_FAIL  1: a negative control, passing when EXPECT does not appear (or FAIL_ON does)
 #   SEND         after EXPECT matched: text typed on the guest's PV console (printf format)
 #   WAIT_GONE    with SEND: seconds within which the domain must end by itself (e.g. "reset -s")
+#   SHOW_CONSOLE 1: report the whole console (last 40 lines) even when the job passed
 #   RETRY_TRIPLE_FAULT  1 (default for positive jobs): run once more when Xen logged a triple
 #                fault for the job's domain (QEMU TCG's nested SVM emulation, not the guest,
 #                under load); the result line says so (attempts=2, first=...)
@@ -27,7 +28,7 @@ console_of() {  # NAME DOMID
 
 run_attempt() {
   dir=$1
-  NAME= KIND=xl CMD= SEND= WAIT_GONE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
+  NAME= KIND=xl CMD= SEND= WAIT_GONE=0 SHOW_CONSOLE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
   . "$dir/job.env"
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
@@ -102,14 +103,17 @@ run_job() {
   if [ "$status" != pass ] && [ "$triple" = yes ] && [ "$RETRY_TRIPLE_FAULT" = 1 ]; then
     first="triple fault in d$domid: $reason"
     echo "@@RETRY $NAME $first"
-    tail -n 5 "$dir/console.log" | sed "s/^/@@LOG $NAME| attempt 1: /"
+    tail -n 5 "$dir/console.log" | awk -v n="$NAME" '{ print "@@LOG " n "| attempt 1: " $0 }'
     attempts=2
     run_attempt "$dir"
   fi
   echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone reason=$reason${first:+ (attempt 1: $first)}"
-  if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
-    sed "s/^/@@LOG $NAME| /"
-  [ -s "$dir/cmd.log" ] && tail -n 20 "$dir/cmd.log" | sed "s/^/@@LOG $NAME| cmd: /"
+  # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
+  # marker starts a line of its own.
+  if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ] || [ "$SHOW_CONSOLE" = 1 ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
+    awk -v n="$NAME" '{ print "@@LOG " n "| " $0 }'
+  [ -s "$dir/cmd.log" ] && tail -n 20 "$dir/cmd.log" | awk -v n="$NAME" '{ print "@@LOG " n "| cmd: " $0 }'
+  return 0
 }
 
 for d in $(ls -d "$JOBS"/*/ 2>/dev/null | sort); do

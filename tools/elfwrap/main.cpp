@@ -54,6 +54,7 @@ std::vector<std::string> with_default_command(int argc, char** argv, const CLI::
 int main(int argc, char** argv) {
   using namespace elfwrap::cli;
   CLI::App app{"elfwrap: OVMF flash images as ELF kernels for Xen PVH, QEMU -kernel and Cloud Hypervisor"};
+  app.name("elfwrap");
   app.footer(kFooter);
   app.set_version_flag("--version", std::string("elfwrap ") + ELFWRAP_VERSION);
   app.require_subcommand(1);

@@ -117,64 +117,77 @@ void write_junit(const std::string& path, const std::string& name, bool ok, cons
   f << "</testcase>\n</testsuite>\n";
 }
 
-int run_boot(const Args& a) {
-  auto plan = plan_for(a);
-  if (!plan) return fail(elfwrap::to_string(plan.error()));
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(); }
+
+// One console line: log it with a timestamp and match it against --expect / --fail-on.
+void on_line(Watch& w, std::ostream& log, std::ostringstream& tail, const std::string& src, const std::string& line) {
+  const double t = now();
+  if (w.first_output < 0) w.first_output = t;
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "[%8.3f] %-7s| ", t, src.c_str());
+  log << stamp << line << std::endl;
+  tail << stamp << line << "\n";
+  for (size_t i = 0; i < w.expect.size(); ++i)
+    if (w.seen_at[i] < 0 && std::regex_search(line, w.expect[i])) w.seen_at[i] = t;
+  for (const auto& f : w.fail_on)
+    if (w.failed_line.empty() && std::regex_search(line, f)) w.failed_line = line;
+}
+
+// Watches the running domain until the verdict is known. With --expect: done when every
+// expected line appeared. Without: the guest must keep running (no fail-on line) until --timeout.
+// Returns the reason for failure, empty on success.
+std::string watch(loader::Domain& dom, Watch& w, const Args& a, std::ostream& log, std::ostringstream& tail) {
+  const bool watch_only = w.expect.empty();
+  bool running = true;
+  while (watch_only || !w.done()) {
+    if (g_signal) return std::string("interrupted by signal ") + std::to_string(g_signal);
+    if (now() > a.timeout)
+      return watch_only ? std::string() : "timeout after " + std::to_string(static_cast<int>(a.timeout)) + " s";
+    if (!running) return "the domain stopped (shut down or crashed)";
+    running = dom.poll([&](const std::string& src, const std::string& line) { on_line(w, log, tail, src, line); }, 100);
+    if (!w.failed_line.empty()) return "forbidden line: " + w.failed_line;
+  }
+  return {};
+}
+
+elfwrap::Expected<Watch> make_watch(const Args& a) {
   Watch w;
   try {
     for (const auto& r : a.expect) w.expect.emplace_back(r);
     for (const auto& r : a.fail_on) w.fail_on.emplace_back(r);
   } catch (const std::regex_error& e) {
-    std::cerr << "pvhboot: error: bad regular expression: " << e.what() << "\n";
-    return kUsage;
+    return elfwrap::plain_error(std::string("bad regular expression: ") + e.what());
   }
   w.seen_at.assign(w.expect.size(), -1);
+  return w;
+}
+
+int run_boot(const Args& a) {
+  auto plan = plan_for(a);
+  if (!plan) return fail(elfwrap::to_string(plan.error()));
+  auto w = make_watch(a);
+  if (!w) {
+    std::cerr << "pvhboot: error: " << elfwrap::to_string(w.error()) << "\n";
+    return kUsage;
+  }
   std::signal(SIGINT, [](int s) { g_signal = s; });
   std::signal(SIGTERM, [](int s) { g_signal = s; });
-  auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(); };
   loader::BuildRequest req{*plan, a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name, a.image, a.modules, a.cmdline};
-  auto dom = loader::Domain::build(req);
+  auto dom = loader::Domain::build(req);  // destroys what it created if it fails
   if (!dom) return fail("building the domain: " + elfwrap::to_string(dom.error()));
   const double unpaused = now();
   std::ofstream clog;
   if (!a.console_log.empty()) clog.open(a.console_log);
   std::ostringstream tail;
-  std::string reason;
-  bool running = true;
-  // With --expect: done when every expected line appeared. Without: the guest must keep running
-  // (and print no fail-on line) until --timeout.
-  const bool watch_only = w.expect.empty();
-  bool timed_out = false;
-  while (reason.empty() && (watch_only || !w.done())) {
-    if (g_signal) { reason = std::string("interrupted by signal ") + std::to_string(g_signal); break; }
-    if (now() > a.timeout) {
-      timed_out = true;
-      if (!watch_only) reason = "timeout after " + std::to_string(static_cast<int>(a.timeout)) + " s";
-      break;
-    }
-    if (!running) { reason = "the domain stopped (shut down or crashed)"; break; }
-    running = (*dom)->poll([&](const std::string& src, const std::string& line) {
-      const double t = now();
-      if (w.first_output < 0) w.first_output = t;
-      char stamp[32];
-      std::snprintf(stamp, sizeof stamp, "[%8.3f] %-7s| ", t, src.c_str());
-      (clog.is_open() ? static_cast<std::ostream&>(clog) : std::cout) << stamp << line << std::endl;
-      tail << stamp << line << "\n";
-      for (size_t i = 0; i < w.expect.size(); ++i)
-        if (w.seen_at[i] < 0 && std::regex_search(line, w.expect[i])) w.seen_at[i] = t;
-      for (const auto& f : w.fail_on)
-        if (w.failed_line.empty() && std::regex_search(line, f)) w.failed_line = line;
-    }, 100);
-    if (!w.failed_line.empty()) reason = "forbidden line: " + w.failed_line;
-  }
+  const std::string reason = watch(**dom, *w, a, clog.is_open() ? static_cast<std::ostream&>(clog) : std::cout, tail);
   const uint32_t domid = (*dom)->domid();
   const bool destroyed = (*dom)->destroy();
-  const bool ok = reason.empty() && (watch_only ? timed_out : w.done());
+  const bool ok = reason.empty();
   nlohmann::json j = {{"image", a.image}, {"domid", domid}, {"ok", ok}, {"reason", reason},
-                      {"created_s", (*dom)->times().created_s}, {"unpaused_s", unpaused}, {"first_output_s", w.first_output},
+                      {"created_s", (*dom)->times().created_s}, {"unpaused_s", unpaused}, {"first_output_s", w->first_output},
                       {"xenstore", (*dom)->xenstore_registered()}, {"destroyed", destroyed}};
   j["expect"] = nlohmann::json::array();
-  for (size_t i = 0; i < a.expect.size(); ++i) j["expect"].push_back({{"regex", a.expect[i]}, {"seen_s", w.seen_at[i]}});
+  for (size_t i = 0; i < a.expect.size(); ++i) j["expect"].push_back({{"regex", a.expect[i]}, {"seen_s", w->seen_at[i]}});
   if (!a.junit.empty()) write_junit(a.junit, a.image, ok, reason, now(), tail.str());
   if (a.json) std::cout << j.dump(2) << "\n";
   else std::cerr << "pvhboot: domain " << domid << " " << (ok ? "passed" : "FAILED: " + reason) << "; unpaused after "

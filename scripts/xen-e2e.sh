@@ -10,6 +10,8 @@
 #   4 ovmf-2m-debug     2 MiB DEBUG (port 0xe9)                 -> shell, no ASSERT on port 0xe9
 #   5 edk2-header-4m    4 MiB with edk2's own header (negative) -> must NOT reach the shell
 #   6 stock-refused     Debian's OVMF.fd: elfwrap --target pvh refuses it before any boot (host)
+#   6 hole-stock-libxc  OvmfXen wrapped at 0xffe00000 (--allow-mmio-hole): stock 4.17 libxc refuses
+#                       to build it (negative control; the xl create error is in the report)
 #   7 ovmf-reset        shell, then "reset -s" typed on its console -> the domain ends (Xen
 #                       shutdown hypercall from our reset library)
 # pvhboot (no xl), each checking that it destroyed its domain:
@@ -58,6 +60,8 @@ job 02 ovmf-4m-elf64 "$w/ovmf-4m-elf64.elf"
 job 03 ovmf-2m-elf32 "$w/ovmf-2m-elf32.elf"
 job 04 ovmf-2m-debug "$w/ovmf-2m-debug.elf" "TIMEOUT=150"
 job 05 edk2-header-4m "$fw/OvmfXen-RELEASE-4M.fd" "EXPECT_FAIL=1" "TIMEOUT=30"
+"$elfwrap" "$fw/OvmfXen-RELEASE-2M.fd" -o "$w/ovmf-2m-hole.elf" --load-address 0xffe00000 --allow-mmio-hole >/dev/null 2>&1
+job 06 hole-stock-libxc "$w/ovmf-2m-hole.elf" "EXPECT_FAIL=1" "TIMEOUT=30"
 job 07 ovmf-reset "$w/ovmf-2m-elf64.elf" "EXPECT='Shell> '" "SEND='reset -s\\r'" "WAIT_GONE=30"
 
 # pvhboot jobs: KIND=cmd, judged by pvhboot's exit status; then no domain of that name may remain.

@@ -40,7 +40,9 @@ run_attempt() {
     cmdpid=$!
   else
     if ! xl create guest.cfg >"$dir/create.log" 2>&1; then
-      reason="xl create failed: $(tail -1 "$dir/create.log")"
+      # The first error names the cause; xl's last line is usually its clean-up.
+      reason="xl create failed: $(grep -m1 -E 'panic|error' "$dir/create.log" || tail -1 "$dir/create.log")"
+      cp "$dir/create.log" "$dir/console.log"
     fi
   fi
   t_created=$(( $(now_ms) - t0 ))
@@ -81,7 +83,7 @@ run_attempt() {
       sleep 0.2
     done
   fi
-  console_of "$NAME" "$domid" >"$dir/console.log"
+  [ -n "$domid" ] && console_of "$NAME" "$domid" >"$dir/console.log"
   # Always destroy what the job created, pass or fail.
   [ "$KIND" = cmd ] && kill "$cmdpid" 2>/dev/null && wait "$cmdpid" 2>/dev/null
   xl destroy "$NAME" >/dev/null 2>&1

@@ -5,14 +5,9 @@
 namespace elfwrap {
 namespace {
 
-bool is_flash_size(uint64_t s) { return s == kMiB || s == 2 * kMiB || s == 4 * kMiB; }
-
 const char* layout_name(const NvLayout* l) { return l ? l->name : "none"; }
 
-void differ(CompatReport& r, std::string why) {
-  r.ok = false;
-  r.differences.push_back(std::move(why));
-}
+void differ(CompatReport& r, std::string why) { r.differences.push_back(std::move(why)); }
 
 uint64_t code_size(const Image& img) {
   const uint64_t nv = img.nvstore && img.nvstore->layout ? img.nvstore->layout->region_size : 0;
@@ -20,13 +15,6 @@ uint64_t code_size(const Image& img) {
 }
 
 }  // namespace
-
-const NvLayout* expected_layout(const Image& img) {
-  if (img.nvstore && img.nvstore->layout) return img.nvstore->layout;
-  for (const NvLayout* l : {&kLayout2M, &kLayout4M})
-    if (is_flash_size(img.size + l->region_size)) return l;
-  return nullptr;
-}
 
 CompatReport check_vars(const Image& code, const Image& vars) {
   CompatReport r;

@@ -54,9 +54,12 @@ Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions
   return img;
 }
 
-const Volume* Image::nv_volume() const {
-  for (const auto& fv : volumes)
-    if (fv.role == VolumeRole::nvstore) return &fv;
+const NvLayout* expected_layout(const Image& img) {
+  if (img.nvstore && img.nvstore->layout) return img.nvstore->layout;
+  for (const NvLayout* l : {&kLayout2M, &kLayout4M}) {
+    const uint64_t flash = img.size + l->region_size;
+    if (flash == 0x100000 || flash == 0x200000 || flash == 0x400000) return l;
+  }
   return nullptr;
 }
 

@@ -165,8 +165,12 @@ struct Image {
   ResetVector reset_vector;
   std::vector<Warning> warnings;
 
-  const Volume* nv_volume() const;
 };
+
+// The NV layout an image uses (its own NV region) or expects: OVMF's flash is VARS followed by
+// CODE, 1, 2 or 4 MiB in all (OvmfPkg/OvmfPkgDefines.fdf.inc), so a CODE image of size S expects
+// the layout whose region makes S + region a whole flash size. nullptr when neither applies.
+const NvLayout* expected_layout(const Image& img);
 
 struct ParseOptions {
   bool cross_check_lief = true;  // re-read the ELF header with LIEF and compare

@@ -28,10 +28,7 @@ void put_fv_header(std::vector<std::byte>& b, const NvLayout& l) {
   put(b, 0x38, l.region_size / kBlockSize, 4);
   put(b, 0x3c, kBlockSize, 4);
   put(b, 0x40, 0, 8);  // block map terminator
-  uint16_t sum = 0;
-  for (int i = 0; i < kFvHeaderLength; i += 2)
-    sum = static_cast<uint16_t>(sum + (std::to_integer<uint16_t>(b[i]) | std::to_integer<uint16_t>(b[i + 1]) << 8));
-  put(b, 0x32, static_cast<uint16_t>(0x10000 - sum), 2);
+  put(b, 0x32, static_cast<uint16_t>(0x10000 - sum16(std::span(b).first(kFvHeaderLength))), 2);
 }
 
 void put_store_header(std::vector<std::byte>& b, const NvLayout& l) {
@@ -42,15 +39,13 @@ void put_store_header(std::vector<std::byte>& b, const NvLayout& l) {
   put(b, kFvHeaderLength + 0x16, 0, 6);     // Reserved, Reserved1
 }
 
-// EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER; the CRC is over the header with the Crc field and
-// both state bits at the erase value (edk2 FtwWorkSpace.c), then WorkingBlockValid is programmed.
+// EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER with WorkingBlockValid programmed.
 void put_ftw_header(std::vector<std::byte>& b, const NvLayout& l) {
   const uint64_t off = l.ftw_working_offset;
   put_guid(b, off, guids::kFtwWorkingBlock);
-  put(b, off + 0x18, l.ftw_working_size - 0x20, 8);  // WriteQueueSize
-  const uint32_t crc = crc32(std::span(b).subspan(off, 0x20));
-  put(b, off + 0x10, crc, 4);
   put(b, off + 0x14, 0xfe, 1);
+  put(b, off + 0x18, l.ftw_working_size - 0x20, 8);  // WriteQueueSize
+  put(b, off + 0x10, ftw_header_crc(std::span(b).subspan(off, 0x20)), 4);
 }
 
 }  // namespace

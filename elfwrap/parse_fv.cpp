@@ -135,12 +135,6 @@ uint64_t find_fv(const ByteView& v, uint64_t from, uint64_t to) {
   return to;
 }
 
-uint16_t fv_header_checksum(const ByteView& hdr) {
-  uint16_t sum = 0;
-  for (uint64_t i = 0; i + 1 < hdr.size(); i += 2) sum = static_cast<uint16_t>(sum + *hdr.le<uint16_t>(i));
-  return sum;
-}
-
 Expected<Volume> parse_volume(const ByteView& img, uint64_t off, size_t index, std::vector<Warning>& warns) {
   const std::string path = "FV[" + std::to_string(index) + "]";
   EW_TRY(ByteView h, need_sub(img, off, kFvHeaderFixed, path, "volume header"));
@@ -162,7 +156,7 @@ Expected<Volume> parse_volume(const ByteView& img, uint64_t off, size_t index, s
   const ByteView vol = *img.sub(off, fv.length);
   EW_CHECK(read_block_map(*vol.sub(0, fv.header_length), path, fv));
   EW_CHECK(read_ext_header(vol, *h.le<uint16_t>(0x34), path, fv));
-  fv.checksum_ok = fv_header_checksum(*vol.sub(0, fv.header_length)) == 0;
+  fv.checksum_ok = sum16(vol.sub(0, fv.header_length)->bytes()) == 0;
   if (!fv.checksum_ok) warns.push_back({off + 0x32, path, "header checksum " + hex(fv.checksum) + " is invalid"});
   if (fv.revision != 2) warns.push_back({off + 0x37, path, "Revision " + hex(fv.revision) + " is not 2"});
   fv.role = role_of(fv);

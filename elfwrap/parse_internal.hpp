@@ -28,7 +28,6 @@ Expected<NvStore> parse_nvstore(const ByteView& img, const Volume& fv, size_t in
 std::optional<NvStore> detect_headerless_nvstore(const ByteView& img, std::vector<Warning>& warns);
 Expected<ResetVector> parse_reset_vector(const ByteView& img);
 
-uint16_t fv_header_checksum(const ByteView& hdr);  // sum of the u16 words
 
 
 }  // namespace elfwrap

@@ -21,21 +21,6 @@ const NvLayout* layout_by_region_size(uint64_t size) {
   return nullptr;
 }
 
-uint32_t crc32(std::span<const std::byte> data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xffffffffu;
-  for (std::byte b : data) c = table[(c ^ std::to_integer<uint8_t>(b)) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
-}
-
 namespace {
 
 constexpr uint16_t kStartId = 0x55aa;
@@ -151,12 +136,7 @@ std::optional<FtwWorkingBlock> read_ftw(const ByteView& img, uint64_t off) {
   const uint8_t bits = *h->le<uint8_t>(0x14);
   f.valid = (bits & 1) == 0 && (bits & 2) != 0;  // erase polarity 1: Valid programmed, Invalid not
   f.write_queue_size = *h->le<uint64_t>(0x18);
-  // CRC over the header with Crc erased and both state bits at the erase value (FtwWorkSpace.c).
-  std::array<std::byte, kFtwHeaderSize> copy;
-  for (uint64_t i = 0; i < kFtwHeaderSize; ++i) copy[i] = std::byte{*h->le<uint8_t>(i)};
-  for (int i = 0x10; i < 0x14; ++i) copy[i] = std::byte{0xff};
-  copy[0x14] |= std::byte{0x03};
-  f.crc_ok = crc32(copy) == f.crc;
+  f.crc_ok = ftw_header_crc(h->bytes()) == f.crc;
   return f;
 }
 

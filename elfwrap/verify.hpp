@@ -27,10 +27,10 @@ struct XenParseFacts {  // what libxenguest's own parse said
 
 struct Verdict {
   Loader loader;
-  bool ok = true;
-  std::vector<std::string> problems;  // why it would refuse or mis-load (ok == problems.empty())
+  std::vector<std::string> problems;  // why it would refuse or mis-load
   std::vector<std::string> notes;     // what it would do
   std::optional<uint64_t> entry;      // where it would start the firmware
+  bool ok() const { return problems.empty(); }
 };
 
 Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes, const XenParseFacts* xen = nullptr);

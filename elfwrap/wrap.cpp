@@ -44,11 +44,16 @@ Status plan_code_prefix(const Image& img, const WrapOptions& o, uint64_t header_
   if (img.size % 0x1000)  // the prefix would shift every volume off its alignment
     return error_at(img.size, "", "CODE-only image size " + hex(img.size) +
                                       " is not a whole number of 4 KiB flash blocks: cannot put a region in front of it");
-  uint64_t room = round_up_mib(img.size) - img.size;
+  p.layout = expected_layout(img);  // the store OVMF's flash layout puts in front of this CODE
+  if (p.layout) {
+    p.prefix = blank_nv_region(*p.layout);
+    p.erase_end = p.layout->varstore_size;
+    return ok();
+  }
+  uint64_t room = round_up_mib(img.size) - img.size;  // no OVMF layout: erased bytes to a whole MiB
   if (room < header_size) room += kMiB;
-  p.layout = layout_by_region_size(room);
-  p.prefix = p.layout ? blank_nv_region(*p.layout) : std::vector<std::byte>(room, std::byte{0xff});
-  p.erase_end = p.layout ? p.layout->varstore_size : room;
+  p.prefix.assign(room, std::byte{0xff});
+  p.erase_end = room;
   return ok();
 }
 

@@ -52,9 +52,9 @@ struct WrapPlan {
   std::vector<std::byte> prefix;          // put in front of a CODE-only input
   uint64_t erase_end = 0;                 // output [0, erase_end): header, then 0xff
   std::vector<std::byte> header;
-  // The NV region of the image before wrapping ([offset, offset+length) of prefix + input):
-  // what --save-vars writes.
-  uint64_t nv_region_offset = 0, nv_region_length = 0;
+  // Length of the NV region at the start of the image before wrapping (prefix + input): what
+  // --save-vars writes; 0 when there is none to save.
+  uint64_t nv_region_length = 0;
   size_t discarded_variables = 0;
   std::vector<std::string> warnings;
 };

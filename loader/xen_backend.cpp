@@ -198,7 +198,6 @@ elfwrap::Expected<std::unique_ptr<Domain>> Domain::build(const BuildRequest& r) 
   d->xs_registered_ = i.register_xenstore(r.name);
   EW_CHECK(i.open_console());
   if (xc_domain_unpause(i.xch, i.domid) != 0) return xen_error("xc_domain_unpause");
-  d->times_.unpaused_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   return d;
 }
 

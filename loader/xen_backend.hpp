@@ -25,7 +25,7 @@ struct BuildRequest {
 };
 
 struct BuildTimes {
-  double created_s = 0, unpaused_s = 0;  // since the Domain object was made
+  double created_s = 0;  // xc_domain_create done, since the build started
 };
 
 class Domain {

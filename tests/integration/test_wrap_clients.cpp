@@ -133,6 +133,29 @@ TEST_CASE("edk2's built-in header on a 4 MiB image: QEMU crashes on it; re-wrapp
   CHECK(j["nvstore"]["layout"] == "0x84000");
 }
 
+TEST_CASE("verify's QEMU rules agree with QEMU: p_align 8 picks a wrong entry, a PT_LOAD over the BIOS is refused") {
+  it::TempDir t;
+  const std::string in = it::fixture(t, "xen-pvh-1m"), align8 = t.path("align8.elf"), top = t.path("top.elf");
+  REQUIRE(run({it::elfwrap_bin(), in, "-o", align8}).status == 0);
+  fx::Bytes b = it::read_bytes(align8);
+  fx::put64(b, 0x40 + 56 + 0x30, 8);  // PT_NOTE p_align 4 -> 8 (ELF64: phdr[1] at 0x78)
+  it::write_bytes(align8, b);
+  auto v = run({it::elfwrap_bin(), "verify", align8, "--loader", "qemu"});
+  CHECK(v.status == 1);
+  CHECK(v.out.find("has p_align 0x8: QEMU pads the note by p_align and reads the entry from the wrong place") != std::string::npos);
+  auto q = qemu_kernel(align8);
+  CHECK(q.out.find("PVH-OK") == std::string::npos);  // QEMU jumps elsewhere: the marker never comes
+  CHECK(q.status != kQemuOk);
+  REQUIRE(run({it::elfwrap_bin(), in, "-o", top, "--load-address", "0xfff00000", "--allow-mmio-hole"}).status == 0);
+  v = run({it::elfwrap_bin(), "verify", top, "--loader", "qemu"});
+  CHECK(v.status == 1);
+  CHECK(v.out.find("overlaps the BIOS ROM QEMU maps at 0xfffc0000-4 GiB: QEMU refuses to start") != std::string::npos);
+  q = qemu_kernel(top);
+  CHECK(q.status == 1);  // QEMU's own error exit, before running anything
+  CHECK(q.err.find("overlap") != std::string::npos);
+  CHECK(run({it::elfwrap_bin(), "verify", top, "--loader", "xen"}).status == 1);  // and stock libxc cannot place it
+}
+
 TEST_CASE("Debian's stock OVMF.fd: refused for PVH, wrapped for HVM ending at 4 GiB") {
   it::TempDir t;
   const std::string ovmf = "/usr/share/ovmf/OVMF.fd", out = t.path("hvm.elf");

@@ -18,13 +18,6 @@ std::string first_bytes(std::span<const std::byte> bytes, const Variable& v) {
   return s;
 }
 
-int usage_fail(const std::string& file, const std::string& msg) {
-  Error e = plain_error(msg);
-  e.file = file;
-  print_error(e);
-  return kExitFail;
-}
-
 void render_list(const std::string& file, const NvStore& nv, std::span<const std::byte> bytes) {
   std::cout << file << ": NV region at " << hex(nv.offset) << ", layout " << (nv.layout ? nv.layout->name : "unknown")
             << ", " << (nv.authenticated ? "authenticated" : "plain") << " store at " << hex(nv.store_offset) << " size "
@@ -55,7 +48,7 @@ Runner add_list(CLI::App& vars) {
     auto img = load_image(a->image, &bytes);
     if (!img) return kExitFail;
     if (!img->nvstore || !img->nvstore->fv_present)
-      return usage_fail(a->image, "no variable store (no NV volume with a store header)");
+      return fail(plain_error("no variable store (no NV volume with a store header)"), a->image);
     if (a->json) {
       auto j = to_json(*img->nvstore);
       j["file"] = a->image;
@@ -81,9 +74,9 @@ Runner add_extract(CLI::App& vars) {
     if (!img) return kExitFail;
     const NvStore* nv = img->nvstore ? &*img->nvstore : nullptr;
     if (!nv || !nv->fv_present || !nv->layout)
-      return usage_fail(a->image, "no NV region of a known layout to extract");
+      return fail(plain_error("no NV region of a known layout to extract"), a->image);
     const auto region = std::span<const std::byte>(bytes).subspan(nv->offset, nv->layout->region_size);
-    if (auto st = write_file_atomic(a->out, region); !st) { print_error(st.error()); return kExitFail; }
+    if (auto st = write_file_atomic(a->out, region); !st) return fail(st.take_error(), a->out);
     std::cout << a->out << ": " << hex(region.size()) << "-byte VARS file (" << nv->layout->name << " layout), "
               << nv->live_variables() << " live variable(s)\n";
     return kExitOk;
@@ -99,7 +92,7 @@ Runner add_blank(CLI::App& vars) {
   sub->add_option("-o,--output", a->out, "VARS file to write (atomically)")->required();
   return [a]() {
     const auto blank = blank_nv_region(*layout_by_name(a->layout));
-    if (auto st = write_file_atomic(a->out, blank); !st) { print_error(st.error()); return kExitFail; }
+    if (auto st = write_file_atomic(a->out, blank); !st) return fail(st.take_error(), a->out);
     std::cout << a->out << ": pristine " << a->layout << "-layout VARS file\n";
     return kExitOk;
   };
@@ -108,7 +101,7 @@ Runner add_blank(CLI::App& vars) {
 void render_report(const CompatReport& r, bool json, const nlohmann::json& extra) {
   if (json) {
     nlohmann::json j = extra;
-    j["ok"] = r.ok;
+    j["ok"] = r.ok();
     j["differences"] = r.differences;
     j["facts"] = r.facts;
     print_json(j);
@@ -116,7 +109,7 @@ void render_report(const CompatReport& r, bool json, const nlohmann::json& extra
   }
   for (const auto& f : r.facts) std::cout << f << "\n";
   for (const auto& d : r.differences) std::cout << "incompatible: " << d << "\n";
-  std::cout << (r.ok ? "compatible\n" : "NOT compatible\n");
+  std::cout << (r.ok() ? "compatible\n" : "NOT compatible\n");
 }
 
 Runner add_check(CLI::App& vars) {
@@ -132,7 +125,7 @@ Runner add_check(CLI::App& vars) {
     if (!code || !vars) return kExitFail;
     const CompatReport r = check_vars(*code, *vars);
     render_report(r, a->json, {{"code", a->code}, {"vars", a->vars}});
-    return r.ok ? kExitOk : kExitFail;
+    return r.ok() ? kExitOk : kExitFail;
   };
 }
 
@@ -166,7 +159,7 @@ Runner add_compat(CLI::App& app) {
     if (!o || !n) return kExitFail;
     const CompatReport r = check_update(*o, *n);
     render_report(r, a->json, {{"old", a->old_img}, {"new", a->new_img}});
-    return r.ok ? kExitOk : kExitFail;
+    return r.ok() ? kExitOk : kExitFail;
   };
 }
 

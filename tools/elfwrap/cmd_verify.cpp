@@ -33,7 +33,7 @@ XenParseFacts xen_facts(std::span<const std::byte> bytes) {
 }
 
 nlohmann::json verdict_json(const Verdict& v) {
-  return {{"loader", loader_name(v.loader)}, {"ok", v.ok}, {"problems", v.problems}, {"notes", v.notes},
+  return {{"loader", loader_name(v.loader)}, {"ok", v.ok()}, {"problems", v.problems}, {"notes", v.notes},
           {"entry", v.entry ? nlohmann::json(*v.entry) : nlohmann::json(nullptr)}};
 }
 
@@ -64,14 +64,14 @@ Runner add_verify(CLI::App& app) {
       verdicts.push_back(verify_for(l, *img, bytes, facts ? &*facts : nullptr));
     }
     bool all_ok = true;
-    for (const auto& v : verdicts) all_ok = all_ok && v.ok;
+    for (const auto& v : verdicts) all_ok = all_ok && v.ok();
     if (a->json) {
       nlohmann::json j = {{"file", a->image}, {"ok", all_ok}, {"verdicts", nlohmann::json::array()}};
       for (const auto& v : verdicts) j["verdicts"].push_back(verdict_json(v));
       print_json(j);
     } else {
       for (const auto& v : verdicts) {
-        std::cout << loader_name(v.loader) << ": " << (v.ok ? "ok" : "FAIL") << "\n";
+        std::cout << loader_name(v.loader) << ": " << (v.ok() ? "ok" : "FAIL") << "\n";
         for (const auto& p : v.problems) std::cout << "  problem: " << p << "\n";
         for (const auto& n : v.notes) std::cout << "  " << n << "\n";
       }

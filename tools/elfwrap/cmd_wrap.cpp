@@ -13,12 +13,6 @@ struct WrapArgs {
   bool force = false, json = false, allow_hole = false;
 };
 
-int fail(Error e, const std::string& file) {
-  if (e.file.empty()) e.file = file;
-  print_error(e);
-  return kExitFail;
-}
-
 nlohmann::json plan_json(const WrapArgs& a, const WrapPlan& p) {
   return {{"input", a.image}, {"output", a.out}, {"target", target_name(p.target)},
           {"source", source_name(p.source)}, {"elf_class", p.elf_class}, {"load_address", p.load_address},

@@ -20,6 +20,12 @@ inline void print_warning(const std::string& file, const Warning& w) {
   std::cerr << "elfwrap: warning: '" << file << "': " << to_string(w) << "\n";
 }
 inline void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+// Prints an error (naming `file` unless it already names one) and returns the failure status.
+inline int fail(Error e, const std::string& file) {
+  if (e.file.empty()) e.file = file;
+  print_error(e);
+  return kExitFail;
+}
 
 // Reads and parses an image; on failure prints the error and returns nullopt.
 std::optional<Image> load_image(const std::string& path, std::vector<std::byte>* bytes_out = nullptr);

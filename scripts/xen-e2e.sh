@@ -20,6 +20,8 @@
 #  11 pvhboot-startinfo the fixture guest prints the cmdline and module count start_info gave it
 #  12 pvhboot-sigint    SIGINT mid-boot: pvhboot exits 1 and the domain is gone
 #  13 bench             xl create vs pvhboot, time to unpaused, median of 5 each
+#  14 harness-cleanup   a command job that hangs past its TIMEOUT: killed, its domain destroyed
+#                       (negative control; the leftover-domain count checks the clean-up)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/common.sh"
@@ -97,6 +99,12 @@ SH
 printf '%s\n' "NAME=pvhboot-sigint" "KIND=cmd" "TIMEOUT=60" "CMD='sh run.sh'" >"$jobs/12-pvhboot-sigint/job.env"
 mkdir -p "$jobs/13-bench" && cp "$w/ovmf-2m-elf64.elf" "$jobs/13-bench/fw.elf"
 printf '%s\n' "NAME=bench" "KIND=cmd" "TIMEOUT=240" "CMD='sh /harness/bench.sh fw.elf 5'" >"$jobs/13-bench/job.env"
+# 14: the harness itself: a command that starts a domain with xl and then hangs past its TIMEOUT
+# is killed and its NAME-* domain destroyed (the leftover count after the jobs checks that).
+mkdir -p "$jobs/14-harness-cleanup" && cp "$w/ovmf-2m-elf64.elf" "$jobs/14-harness-cleanup/fw.elf"
+printf '%s\n' 'name = "harness-cleanup-a"' 'type = "pvh"' 'kernel = "fw.elf"' 'memory = 128' >"$jobs/14-harness-cleanup/guest.cfg"
+printf '%s\n' 'xl create guest.cfg || exit 1' 'sleep 600' >"$jobs/14-harness-cleanup/run.sh"
+printf '%s\n' "NAME=harness-cleanup" "KIND=cmd" "TIMEOUT=8" "EXPECT_FAIL=1" "RETRY_TRIPLE_FAULT=0" "CMD='sh run.sh'" >"$jobs/14-harness-cleanup/job.env"
 
 # pvhboot and the libraries it needs, into dom0.
 extra=$results/extra

@@ -89,7 +89,8 @@ def main():
     for j in jobs:
         out.append("%-28s %-4s create %5d ms  first output %6d ms  expected line %6d ms  %s" % (
             j.get("name"), j.get("status"), j["create_ms"], j["first_output_ms"], j["expect_ms"],
-            j.get("reason", "")))
+            j.get("reason", "")) + (
+            "  [dom0 clock jumps, ms: %s]" % j["clock_jumps_ms"] if j.get("clock_jumps_ms", "none") != "none" else ""))
         for l in logs.get(j.get("name"), [])[:3 if j.get("status") == "pass" else 40]:
             out.append("    | " + l)
     out += ["harness: " + p for p in problems]

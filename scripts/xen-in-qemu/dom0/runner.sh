@@ -21,6 +21,21 @@
 # Prints "@@RESULT key=value ..." per job and "@@LOG NAME| line" console excerpts.
 JOBS=$1
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+# The job's own clock, clk_ms since its start: the sum of the steps of /proc/uptime between
+# calls, where a step backwards or of more than 30 s (no poll takes that long) counts as 200 ms
+# and is reported as a clock jump. A CI run (QEMU exited 87 s after it started) ended the bench
+# job with "timeout ... within 240s": with a deadline on the raw clock only a forward jump of
+# dom0's clock (emulated TSC, which follows the host's) ends the loop that early.
+clock_start() { clk_last=$(now_ms) clk_ms=0 jumps=; }
+clock() {
+  clk_now=$(now_ms)
+  case $clk_now in ''|*[!0-9]*) clk_now=$clk_last ;; esac
+  clk_step=$(( clk_now - clk_last ))
+  if [ "$clk_step" -lt 0 ] || [ "$clk_step" -gt 30000 ]; then
+    jumps="${jumps:+$jumps,}$clk_step"; clk_step=200
+  fi
+  clk_ms=$(( clk_ms + clk_step )) clk_last=$clk_now
+}
 console_of() {  # NAME DOMID
   cat "/var/log/xen/console/guest-$1.log" 2>/dev/null
   [ -n "$2" ] && xl dmesg 2>/dev/null | grep "(d$2)"
@@ -32,11 +47,13 @@ run_attempt() {
   . "$dir/job.env"
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
-  t0=$(now_ms) status=fail reason= t_first= t_expect= domid=
+  status=fail reason= t_first= t_expect= domid=
+  clock_start
   if [ "$KIND" = cmd ] && [ -z "$CMD" ]; then
     reason="KIND=cmd but CMD is empty (job.env quoting?)"
   elif [ "$KIND" = cmd ]; then
-    sh -c "$CMD" >"$dir/cmd.log" 2>&1 &
+    # A session (and process group) of its own, so that the clean-up reaches its children too.
+    setsid sh -c "$CMD" >"$dir/cmd.log" 2>&1 &
     cmdpid=$!
   else
     if ! xl create guest.cfg >"$dir/create.log" 2>&1; then
@@ -45,17 +62,16 @@ run_attempt() {
       cp "$dir/create.log" "$dir/console.log"
     fi
   fi
-  t_created=$(( $(now_ms) - t0 ))
-  deadline=$(( t0 + TIMEOUT * 1000 ))
-  while [ -z "$reason" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+  clock; t_created=$clk_ms
+  while [ -z "$reason" ] && clock && [ "$clk_ms" -lt $(( TIMEOUT * 1000 )) ]; do
     [ -z "$domid" ] && domid=$(xl domid "$NAME" 2>/dev/null)
     console_of "$NAME" "$domid" >"$dir/console.log"
-    [ -z "$t_first" ] && [ -s "$dir/console.log" ] && t_first=$(( $(now_ms) - t0 ))
+    [ -z "$t_first" ] && [ -s "$dir/console.log" ] && { clock; t_first=$clk_ms; }
     if [ -n "$FAIL_ON" ] && grep -Eq "$FAIL_ON" "$dir/console.log"; then
       reason="forbidden line: $(grep -E "$FAIL_ON" "$dir/console.log" | head -1)"; break
     fi
     if [ -n "$EXPECT" ] && grep -Eq "$EXPECT" "$dir/console.log"; then
-      t_expect=$(( $(now_ms) - t0 )); status=pass; break
+      clock; t_expect=$clk_ms; status=pass; break
     fi
     if [ "$KIND" = cmd ] && ! kill -0 "$cmdpid" 2>/dev/null; then
       wait "$cmdpid"; rc=$?
@@ -63,30 +79,38 @@ run_attempt() {
       break
     fi
     if [ "$KIND" != cmd ] && ! xl domid "$NAME" >/dev/null 2>&1; then
-      if [ -n "$domid" ] || [ $(( $(now_ms) - t0 )) -gt 5000 ]; then
+      if [ -n "$domid" ] || [ "$clk_ms" -gt 5000 ]; then
         reason="domain ended before the expected line"; break
       fi
     fi
     sleep 0.2
   done
-  [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s"
+  [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s (job clock ${clk_ms} ms)"
   if [ "$status" = pass ] && [ -n "$SEND" ]; then
     sleep 1
     tty=$(xenstore-read "/local/domain/$domid/console/tty" 2>/dev/null)
     printf "$SEND" >"$tty"
-    t_sent=$(now_ms)
+    clock; t_sent=$clk_ms
     status=fail reason="domain still running ${WAIT_GONE}s after sending input"
-    while [ $(( $(now_ms) - t_sent )) -lt $(( WAIT_GONE * 1000 )) ]; do
+    while clock && [ $(( clk_ms - t_sent )) -lt $(( WAIT_GONE * 1000 )) ]; do
       if ! xl domid "$NAME" >/dev/null 2>&1; then
-        status=pass reason="domain ended $(( $(now_ms) - t_sent )) ms after the input"; break
+        status=pass reason="domain ended $(( clk_ms - t_sent )) ms after the input"; break
       fi
       sleep 0.2
     done
   fi
   [ -n "$domid" ] && console_of "$NAME" "$domid" >"$dir/console.log"
   # Always destroy what the job created, pass or fail.
-  [ "$KIND" = cmd ] && kill "$cmdpid" 2>/dev/null && wait "$cmdpid" 2>/dev/null
+  # A command job may name its domains NAME-*: those go too, after the command's processes.
+  if [ "$KIND" = cmd ]; then
+    kill -TERM -- "-$cmdpid" 2>/dev/null && sleep 1 && kill -KILL -- "-$cmdpid" 2>/dev/null
+    wait "$cmdpid" 2>/dev/null
+  fi
   xl destroy "$NAME" >/dev/null 2>&1
+  for d in $(xl list 2>/dev/null | awk -v n="$NAME" 'NR > 1 && index($1, n "-") == 1 { print $1 }'); do
+    echo "@@LOG $NAME| clean-up: destroying domain $d the command left"
+    xl destroy "$d" >/dev/null 2>&1
+  done
   if [ "$EXPECT_FAIL" = 1 ]; then
     if [ "$status" = pass ]; then status=fail; reason="negative control reached '$EXPECT'"; else status=pass; reason="expected failure seen: $reason"; fi
   fi
@@ -109,7 +133,7 @@ run_job() {
     attempts=2
     run_attempt "$dir"
   fi
-  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone reason=$reason${first:+ (attempt 1: $first)}"
+  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
   # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
   # marker starts a line of its own.
   if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ] || [ "$SHOW_CONSOLE" = 1 ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |

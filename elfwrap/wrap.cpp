@@ -122,7 +122,7 @@ Status plan_load_address(const WrapOptions& o, WrapPlan& p) {
   if (pvh && a + p.image_size > kMmioHoleStart && !o.allow_mmio_hole)
     return error_at(0, "", "the image would end at " + hex(a + p.image_size) +
                                ", inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 "
-                               "cannot load it there (--allow-mmio-hole writes it anyway, for a libxc that populates that window)");
+                               "cannot load it there (--allow-mmio-hole writes it anyway: pvhboot populates that window)");
   p.load_address = a;
   return ok();
 }

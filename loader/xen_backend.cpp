@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "elfwrap/elf_writer.hpp"
+
 extern "C" {
 #include <xen/io/console.h>
 #include <xenctrl.h>
@@ -43,6 +45,21 @@ struct LineBuffer {
 };
 
 }  // namespace
+
+std::vector<std::byte> entry_stub(uint32_t entry) {
+  const uint64_t header = elfwrap::elf_header_size(32, true);
+  elfwrap::ElfHeaderSpec spec;
+  spec.elf_class = 32;
+  spec.load_address = kStubAddress;
+  spec.image_size = header + 7;
+  spec.entry = kStubAddress + header;
+  spec.phys32_entry = static_cast<uint32_t>(kStubAddress + header);
+  std::vector<std::byte> out = elfwrap::build_elf_header(spec);
+  const uint8_t code[7] = {0xb8, static_cast<uint8_t>(entry), static_cast<uint8_t>(entry >> 8), static_cast<uint8_t>(entry >> 16),
+                           static_cast<uint8_t>(entry >> 24), 0xff, 0xe0};  // mov $entry, %eax; jmp *%eax
+  for (uint8_t c : code) out.push_back(static_cast<std::byte>(c));
+  return out;
+}
 
 struct Domain::Impl {
   xc_interface* xch = nullptr;
@@ -111,7 +128,13 @@ struct Domain::Impl {
     struct Release { xc_dom_image* d; ~Release() { xc_dom_release(d); } } release{dom};
     const Plan& p = r.plan;
     dom->container_type = xc_dom_image::XC_DOM_HVM_CONTAINER;
-    if (xc_dom_kernel_file(dom, r.image_path.c_str()) != 0) return xen_error("xc_dom_kernel_file");
+    std::vector<std::byte> stub;
+    if (p.hole_window) {
+      stub = entry_stub(static_cast<uint32_t>(p.entry));
+      if (xc_dom_kernel_mem(dom, stub.data(), stub.size()) != 0) return xen_error("xc_dom_kernel_mem (entry stub)");
+    } else if (xc_dom_kernel_file(dom, r.image_path.c_str()) != 0) {
+      return xen_error("xc_dom_kernel_file");
+    }
     for (const auto& m : r.module_paths)
       if (xc_dom_module_file(dom, m.c_str(), nullptr) != 0) return xen_error("xc_dom_module_file " + m);
     dom->target_pages = p.memory_bytes >> 12;
@@ -135,10 +158,40 @@ struct Domain::Impl {
     if (xc_dom_build_image(dom) != 0) return xen_error("xc_dom_build_image");
     if (xc_dom_boot_image(dom) != 0) return xen_error("xc_dom_boot_image");
     if (xc_dom_gnttab_init(dom) != 0) return xen_error("xc_dom_gnttab_init");
+    if (p.hole_window) EW_CHECK(fill_hole_window(*p.hole_window, r));
     console_pfn = dom->console_pfn;
     store_pfn = dom->xenstore_pfn;
     xc_hvm_param_set(xch, domid, HVM_PARAM_CONSOLE_EVTCHN, console_port);
     xc_hvm_param_set(xch, domid, HVM_PARAM_STORE_EVTCHN, store_port);
+    return elfwrap::ok();
+  }
+
+  // Populates the hole window (RAM where libxl leaves none) and copies the image's PT_LOADs in.
+  elfwrap::Status fill_hole_window(const Placement& w, const BuildRequest& r) {
+    const size_t n = (w.end - w.start) / kPage;
+    std::vector<xen_pfn_t> pfns(n);
+    for (size_t k = 0; k < n; ++k) pfns[k] = (w.start / kPage) + k;
+    if (xc_domain_populate_physmap_exact(xch, domid, n, 0, 0, pfns.data()) != 0)
+      return xen_error("populating the MMIO hole window [" + hex(w.start) + ", " + hex(w.end) + ")");
+    std::vector<int> errs(n);
+    auto* mem = static_cast<std::byte*>(xenforeignmemory_map(fmem, domid, PROT_READ | PROT_WRITE, n, pfns.data(), errs.data()));
+    if (!mem) return xen_error("mapping the MMIO hole window");
+    for (size_t k = 0; k < n; ++k)
+      if (errs[k]) {
+        xenforeignmemory_unmap(fmem, mem, n);
+        errno = -errs[k];
+        return xen_error("mapping guest page " + hex(pfns[k] * kPage));
+      }
+    std::memset(mem, 0, n * kPage);
+    for (const auto& s : r.segments) {
+      // The plan put every PT_LOAD inside the window; the model checked offsets against the file.
+      if (s.paddr < w.start || s.paddr + s.memsz > w.end || s.offset + s.filesz > r.image.size() || s.filesz > s.memsz) {
+        xenforeignmemory_unmap(fmem, mem, n);
+        return plain_error("PT_LOAD at " + hex(s.paddr) + " does not fit the hole window");
+      }
+      std::memcpy(mem + (s.paddr - w.start), r.image.data() + s.offset, s.filesz);
+    }
+    xenforeignmemory_unmap(fmem, mem, n);
     return elfwrap::ok();
   }
 

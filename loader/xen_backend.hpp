@@ -16,13 +16,27 @@
 
 namespace loader {
 
+// One PT_LOAD of the image: `filesz` bytes from file offset `offset` at guest physical `paddr`,
+// zero up to `memsz`.
+struct LoadSegment {
+  uint64_t paddr = 0, offset = 0, filesz = 0, memsz = 0;
+};
+
 struct BuildRequest {
   Plan plan;
   std::string name;
   std::string image_path;
   std::vector<std::string> module_paths;
   std::string cmdline;
+  // For a plan with a hole window: the image's bytes and PT_LOADs, which pvhboot copies into
+  // the window itself (libxc gets the entry stub).
+  std::vector<std::byte> image;
+  std::vector<LoadSegment> segments;
 };
+
+// The entry stub for an image in the MMIO hole: a PVH ELF32 of one page at kStubAddress whose
+// code is "mov $entry, %eax; jmp *%eax" (32-bit flat protected mode, %ebx preserved).
+std::vector<std::byte> entry_stub(uint32_t entry);
 
 struct BuildTimes {
   double created_s = 0;  // xc_domain_create done, since the build started

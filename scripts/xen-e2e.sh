@@ -20,6 +20,10 @@
 #  11 pvhboot-startinfo the fixture guest prints the cmdline and module count start_info gave it
 #  12 pvhboot-sigint    SIGINT mid-boot: pvhboot exits 1 and the domain is gone
 #  13 bench             xl create vs pvhboot, time to unpaused, median of 5 each
+#  15 pvhboot-hole      OvmfXen wrapped at 0xffe00000 (the image job 6 shows stock libxc refusing):
+#                       pvhboot populates that window itself -> shell on stock 4.17
+#  16 pvhboot-hole-startinfo  the fixture guest at 0xfff00000: cmdline and module reach it
+#                       through the entry stub
 #  14 harness-cleanup   a command job that hangs past its TIMEOUT: killed, its domain destroyed
 #                       (negative control; the leftover-domain count checks the clean-up)
 set -euo pipefail
@@ -84,6 +88,11 @@ pjob 09 pvhboot-4m "$w/ovmf-4m-elf64.elf" "--expect 'UEFI Interactive Shell' --t
 pjob 10 pvhboot-edk2-4m "$fw/OvmfXen-RELEASE-4M.fd" "--expect 'UEFI Interactive Shell' --timeout 20" "EXPECT_FAIL=1"
 pjob 11 pvhboot-startinfo "$w/tiny.elf" "--cmdline 'hello pvhboot' --module module.bin --expect 'PVH-OK cmdline=hello pvhboot mods=1' --timeout 30"
 head -c 12345 /dev/zero >"$jobs/11-pvhboot-startinfo/module.bin"
+# 15/16: images in the MMIO hole, which stock libxc refuses (job 6): pvhboot populates the window.
+"$elfwrap" "$w/tiny.fd" -o "$w/tiny-hole.elf" --load-address 0xfff00000 --allow-mmio-hole >/dev/null
+pjob 15 pvhboot-hole "$w/ovmf-2m-hole.elf" "--expect 'UEFI Interactive Shell' --timeout 60"
+pjob 16 pvhboot-hole-startinfo "$w/tiny-hole.elf" "--cmdline 'hello hole' --module module.bin --expect 'PVH-OK cmdline=hello hole mods=1' --timeout 30"
+head -c 4321 /dev/zero >"$jobs/16-pvhboot-hole-startinfo/module.bin"
 mkdir -p "$jobs/12-pvhboot-sigint" && cp "$w/ovmf-2m-elf64.elf" "$jobs/12-pvhboot-sigint/fw.elf"
 cat >"$jobs/12-pvhboot-sigint/run.sh" <<'SH'
 pvhboot run fw.elf --memory 256 --name pvhboot-sigint --expect 'never printed' --timeout 50 --console-log console-pvhboot.log &

@@ -121,7 +121,7 @@ TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
       {"load below 1 MiB", {"IN", "-o", "OUT", "--load-address", "0x80000"}, "xen-pvh-2m", "offset 0x0: load address 0x80000 is below 1 MiB (0x100000)"},
       {"unaligned load", {"IN", "-o", "OUT", "--load-address", "0x100100"}, "xen-pvh-2m", "offset 0x0: load address 0x100100 is not 4 KiB aligned"},
       {"MMIO hole", {"IN", "-o", "OUT", "--load-address", "0xfbf00000"}, "xen-pvh-2m",
-       "offset 0x0: the image would end at 0xfc100000, inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 cannot load it there (--allow-mmio-hole writes it anyway, for a libxc that populates that window)"},
+       "offset 0x0: the image would end at 0xfc100000, inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 cannot load it there (--allow-mmio-hole writes it anyway: pvhboot populates that window)"},
       {"above 4 GiB", {"IN", "-o", "OUT", "--load-address", "0xfff00000", "--allow-mmio-hole"}, "xen-pvh-2m",
        "offset 0x0: load address 0xfff00000 + image size 0x200000 ends above 4 GiB"},
       {"HVM above 4 GiB", {"IN", "-o", "OUT", "--target", "hvm", "--load-address", "0xfff00000"}, "stock-2m",

@@ -71,11 +71,16 @@ TEST_CASE("plan errors") {
   small.load_end = 0x1200000;
   small.entry = 0x11fffd0;
   CHECK(err(small) == "'ovmf.elf': image [0x1000000, 0x1200000) is not inside guest RAM [0x0, 0x1000000): give --memory at least 18 MiB");
-  PlanInput hole = ovmf(256);
-  hole.load_start = 0xffe00000;
-  hole.load_end = 0x100000000ull;
-  hole.entry = 0xffffffd0;
-  CHECK(err(hole).find("is in the MMIO hole (from 0xfc000000), which has no RAM; libxc 4.17 cannot load there") != std::string::npos);
+  PlanInput across = ovmf(256);  // starts in RAM, ends in the hole
+  across.load_start = 0xfff0000;
+  across.load_end = 0x10100000;
+  across.entry = 0x100fffd0;
+  CHECK(err(across) == "'ovmf.elf': image [0xfff0000, 0x10100000) is not inside guest RAM [0x0, 0x10000000): give --memory at least 257 MiB");
+  PlanInput above = ovmf(256);
+  above.load_start = 0xfff00000;
+  above.load_end = 0x100100000ull;
+  above.entry = 0xfff00000;
+  CHECK(err(above) == "'ovmf.elf': image [0xfff00000, 0x100100000) is not inside guest RAM [0x0, 0x10000000): give --memory at least 4097 MiB");
   PlanInput special = ovmf(256);
   special.load_start = 0xfeff0000;
   special.load_end = 0xff000000;
@@ -91,4 +96,44 @@ TEST_CASE("plan errors") {
   PlanInput mods = ovmf(16);
   mods.modules = {{"big", 0xe00000}};
   CHECK(err(mods) == "modules and start_info end at 0x1101000, beyond guest RAM below 4 GiB (0x1000000)");
+}
+
+TEST_CASE("an image in the MMIO hole: a window pvhboot populates, reserved; libxc gets the stub at 1 MiB") {
+  PlanInput in = ovmf(256);
+  in.load_start = 0xffe00000;
+  in.load_end = 0x100000000ull;
+  in.entry = 0xffffffd0;
+  in.cmdline = "x";
+  in.modules = {{"m", 0x10}};
+  auto p = make_plan(in);
+  REQUIRE(p);
+  REQUIRE(p->hole_window);
+  CHECK(p->hole_window->start == 0xffe00000);
+  CHECK(p->hole_window->end == 0x100000000ull);
+  REQUIRE(p->e820.size() == 3);
+  CHECK(p->e820[2].addr == 0xffe00000);
+  CHECK(p->e820[2].size == 0x200000);
+  CHECK(p->e820[2].type == kE820Reserved);
+  CHECK(p->maxmem_kib == 257 * 1024 + 2048);  // the window's pages on top of the target
+  REQUIRE(p->placements.size() == 4);
+  CHECK(p->placements[1].what == "entry stub (jumps to 0xffffffd0)");
+  CHECK(p->placements[1].start == kStubAddress);
+  CHECK(p->placements[2].start == 0x101000);  // module after the stub
+  CHECK(p->placements[3].what == "start_info");
+  CHECK(p->placements[3].start == 0x102000);
+  // Not page aligned: the window is the pages it touches.
+  in.load_start = 0xfc000800;
+  in.load_end = 0xfc001800;
+  in.entry = 0xfc000800;
+  p = make_plan(in);
+  REQUIRE(p);
+  CHECK(p->hole_window->start == 0xfc000000);
+  CHECK(p->hole_window->end == 0xfc002000);
+  // Below 4 GiB but on the special pages: still refused.
+  in.load_start = 0xfeff0000;
+  in.load_end = 0xfeff9000;
+  in.entry = 0xfeff0000;
+  CHECK(err(in) == "'ovmf.elf': image [0xfeff0000, 0xfeff9000) overlaps Xen's special pages [0xfeff8000, 0xff000000)");
+  // A plan without the hole has no window.
+  CHECK_FALSE(make_plan(ovmf(256))->hole_window);
 }

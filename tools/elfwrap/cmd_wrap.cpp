@@ -88,7 +88,7 @@ Runner add_wrap(CLI::App& app) {
   sub->add_flag("--allow-mmio-hole", a->allow_hole,
                 "allow a PVH image that ends above 0xfc000000 (the MMIO hole libxl gives PVH guests, e.g. "
                 "--load-address 0xffe00000 to share one address with HVM). Stock Xen 4.17 libxc cannot load "
-                "there (its xc_dom pads from 0 to the load address), and neither does pvhboot yet");
+                "there (its xc_dom pads from 0 to the load address); pvhboot can (it populates that window)");
   sub->add_flag("--json", a->json, "print what was done as JSON");
   return [a]() { return run_wrap(*a); };
 }

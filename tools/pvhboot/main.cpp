@@ -40,8 +40,14 @@ int fail(const std::string& msg) {
   return kFail;
 }
 
+struct Prepared {
+  loader::Plan plan;
+  std::vector<std::byte> image;
+  std::vector<loader::LoadSegment> segments;
+};
+
 // Reads the image, checks it is a PVH kernel, and computes the plan.
-elfwrap::Expected<loader::Plan> plan_for(const Args& a) {
+elfwrap::Expected<Prepared> plan_for(const Args& a) {
   auto bytes = elfwrap::read_file(a.image);
   if (!bytes) return bytes.take_error();
   auto img = elfwrap::parse_image(*bytes);
@@ -50,10 +56,12 @@ elfwrap::Expected<loader::Plan> plan_for(const Args& a) {
     return elfwrap::plain_error("'" + a.image + "': not a PVH kernel (no ELF header with a Xen PHYS32_ENTRY note); wrap it with elfwrap");
   loader::PlanInput in;
   in.image_name = a.image;
+  std::vector<loader::LoadSegment> segments;
   for (const auto& s : img->elf->segments)
     if (s.type == elfwrap::elf::kPtLoad && s.memsz) {
       in.load_start = in.load_start ? std::min(in.load_start, s.paddr) : s.paddr;
       in.load_end = std::max(in.load_end, s.paddr + s.memsz);
+      segments.push_back({s.paddr, s.offset, s.filesz, s.memsz});
     }
   in.entry = *img->elf->phys32_entry();
   in.memory_mib = a.memory;
@@ -64,19 +72,36 @@ elfwrap::Expected<loader::Plan> plan_for(const Args& a) {
     if (!mb) return mb.take_error();
     in.modules.emplace_back(m, mb->size());
   }
-  return loader::make_plan(in);
+  auto plan = loader::make_plan(in);
+  if (!plan) return plan.take_error();
+  return Prepared{std::move(*plan), std::move(*bytes), std::move(segments)};
 }
 
 int run_plan(const Args& a) {
-  auto plan = plan_for(a);
-  if (!plan) return fail(elfwrap::to_string(plan.error()));
-  auto bytes = elfwrap::read_file(a.image);
-  auto xp = loader::xen_parse(*bytes);
+  auto prep = plan_for(a);
+  if (!prep) return fail(elfwrap::to_string(prep.error()));
+  const loader::Plan* plan = &prep->plan;
+  auto xp = loader::xen_parse(prep->image);
   nlohmann::json j = loader::to_json(*plan);
   j["image"] = a.image;
   j["libxenguest"] = xp ? nlohmann::json{{"rc", xp->rc}, {"pvh", xp->pvh}, {"seg_start", xp->seg_start}, {"seg_end", xp->seg_end}}
                         : nlohmann::json(nullptr);
-  const bool ok = xp && xp->rc == 0 && xp->pvh && xp->seg_start == plan->placements[0].start && xp->seg_end == plan->placements[0].end;
+  bool ok = xp && xp->rc == 0 && xp->pvh && xp->seg_start == plan->placements[0].start && xp->seg_end == plan->placements[0].end;
+  std::string stub_text;
+  if (plan->hole_window) {
+    // What libxc will really load: the entry stub, which must parse as a PVH image at 1 MiB.
+    const auto stub = loader::entry_stub(static_cast<uint32_t>(plan->entry));
+    auto sp = loader::xen_parse(stub);
+    const bool stub_ok = sp && sp->rc == 0 && sp->pvh && sp->seg_start == loader::kStubAddress && sp->phys32_entry;
+    j["entry_stub"] = sp ? nlohmann::json{{"rc", sp->rc}, {"pvh", sp->pvh}, {"seg_start", sp->seg_start}, {"seg_end", sp->seg_end},
+                                          {"phys32_entry", sp->phys32_entry ? nlohmann::json(*sp->phys32_entry) : nlohmann::json(nullptr)},
+                                          {"jumps_to", plan->entry}}
+                         : nlohmann::json(nullptr);
+    stub_text = stub_ok ? "PVH image, kernel segment " + hex(sp->seg_start) + "-" + hex(sp->seg_end) + ", PHYS32_ENTRY " + hex(*sp->phys32_entry) +
+                              ", jumps to " + hex(plan->entry)
+                        : "does not parse";
+    ok = ok && stub_ok;
+  }
   if (a.json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -86,7 +111,11 @@ int run_plan(const Args& a) {
       std::cout << "    " << hex(e.addr) << "-" << hex(e.addr + e.size) << " " << (e.type == loader::kE820Ram ? "RAM" : "reserved") << "\n";
     std::cout << "  placements:\n";
     for (const auto& p : plan->placements) std::cout << "    " << hex(p.start) << "-" << hex(p.end) << " " << p.what << "\n";
-    std::cout << "  libxenguest (dummy parse): " << (ok ? "PVH image, kernel segment " + hex(xp->seg_start) + "-" + hex(xp->seg_end) : "does not agree") << "\n";
+    const bool image_ok = xp && xp->rc == 0 && xp->pvh;
+    std::cout << "  libxenguest (dummy parse): " << (image_ok ? "PVH image, kernel segment " + hex(xp->seg_start) + "-" + hex(xp->seg_end) : "does not agree") << "\n";
+    if (plan->hole_window)
+      std::cout << "  image in the MMIO hole: pvhboot populates " << hex(plan->hole_window->start) << "-" << hex(plan->hole_window->end)
+                << " and copies it there; libxc loads the entry stub (dummy parse: " << stub_text << ")\n";
   }
   if (!ok) return fail("libxenguest's parse does not find this PVH image at its PT_LOAD");
   return kOk;
@@ -163,8 +192,8 @@ elfwrap::Expected<Watch> make_watch(const Args& a) {
 }
 
 int run_boot(const Args& a) {
-  auto plan = plan_for(a);
-  if (!plan) return fail(elfwrap::to_string(plan.error()));
+  auto prep = plan_for(a);
+  if (!prep) return fail(elfwrap::to_string(prep.error()));
   auto w = make_watch(a);
   if (!w) {
     std::cerr << "pvhboot: error: " << elfwrap::to_string(w.error()) << "\n";
@@ -172,7 +201,8 @@ int run_boot(const Args& a) {
   }
   std::signal(SIGINT, [](int s) { g_signal = s; });
   std::signal(SIGTERM, [](int s) { g_signal = s; });
-  loader::BuildRequest req{*plan, a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name, a.image, a.modules, a.cmdline};
+  loader::BuildRequest req{prep->plan, a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name, a.image, a.modules, a.cmdline,
+                           std::move(prep->image), std::move(prep->segments)};
   auto dom = loader::Domain::build(req);  // destroys what it created if it fails
   if (!dom) return fail("building the domain: " + elfwrap::to_string(dom.error()));
   const double unpaused = now();

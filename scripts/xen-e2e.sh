@@ -24,6 +24,10 @@
 #                       pvhboot populates that window itself -> shell on stock 4.17
 #  16 pvhboot-hole-startinfo  the fixture guest at 0xfff00000: cmdline and module reach it
 #                       through the entry stub
+#  17 hole-patched-libxc the image of job 6 through xl-patched (libxc with our patch) -> shell
+#  18 firmware-ovmf-pvh  type="pvh", firmware="ovmf" (no kernel=) through xl-patched -> shell
+#  19 firmware-override-pvh  firmware="ovmf" + firmware_override=PATH (4 MiB image) -> shell
+#  20 firmware-ovmf-stock-xl firmware="ovmf" with stock xl: refused (negative control)
 #  14 harness-cleanup   a command job that hangs past its TIMEOUT: killed, its domain destroyed
 #                       (negative control; the leftover-domain count checks the clean-up)
 set -euo pipefail
@@ -40,15 +44,18 @@ jobs=$results/jobs
 mkdir -p "$jobs"
 
 # job N NAME IMAGE [VAR=VALUE...]: a job booting IMAGE as a PVH guest with xl.
+# CFG='line' entries (before the VAR=VALUE ones) replace kernel= with other guest.cfg lines.
 job() {
-  local dir=$jobs/$1-$2 name=$2 image=$3
+  local dir=$jobs/$1-$2 name=$2 image=$3 cfg=()
   shift 3
+  while [ $# -gt 0 ] && [ "${1#CFG=}" != "$1" ]; do cfg+=("${1#CFG=}"); shift; done
   mkdir -p "$dir"
-  cp "$image" "$dir/fw.elf"
+  [ -n "$image" ] && cp "$image" "$dir/fw.elf"
+  [ ${#cfg[@]} -eq 0 ] && cfg=("kernel = \"/jobs/$(basename "$dir")/fw.elf\"")
   # on_reboot/on_crash destroy: a triple fault is a reboot for HVM-container guests, and xl's
   # default (restart) would re-create a failing guest behind the next job's back.
-  printf 'name = "%s"\ntype = "pvh"\nkernel = "/jobs/%s/fw.elf"\nmemory = 256\nvcpus = 1\non_reboot = "destroy"\non_crash = "destroy"\n' \
-    "$name" "$(basename "$dir")" >"$dir/guest.cfg"
+  { printf 'name = "%s"\ntype = "pvh"\n' "$name"; printf '%s\n' "${cfg[@]}"
+    printf 'memory = 256\nvcpus = 1\non_reboot = "destroy"\non_crash = "destroy"\n'; } >"$dir/guest.cfg"
   { echo "NAME=$name"; echo "EXPECT='UEFI Interactive Shell'"; echo "TIMEOUT=90"; printf '%s\n' "$@"; } >"$dir/job.env"
 }
 
@@ -115,9 +122,34 @@ printf '%s\n' 'name = "harness-cleanup-a"' 'type = "pvh"' 'kernel = "fw.elf"' 'm
 printf '%s\n' 'xl create guest.cfg || exit 1' 'sleep 600' >"$jobs/14-harness-cleanup/run.sh"
 printf '%s\n' "NAME=harness-cleanup" "KIND=cmd" "TIMEOUT=8" "EXPECT_FAIL=1" "RETRY_TRIPLE_FAULT=0" "CMD='sh run.sh'" >"$jobs/14-harness-cleanup/job.env"
 
+# 17-20: the toolstack built with our patches (xen-patches/xen-4.17), as xl-patched in dom0.
+job 17 hole-patched-libxc "$w/ovmf-2m-hole.elf" "XL=xl-patched"
+job 18 firmware-ovmf-pvh "" 'CFG=firmware = "ovmf"' "XL=xl-patched"
+job 19 firmware-override-pvh "$w/ovmf-4m-elf64.elf" 'CFG=firmware = "ovmf"' \
+  'CFG=firmware_override = "/jobs/19-firmware-override-pvh/fw.elf"' "XL=xl-patched"
+job 20 firmware-ovmf-stock-xl "" 'CFG=firmware = "ovmf"' "EXPECT_FAIL=1" "TIMEOUT=20"
+
 # pvhboot and the libraries it needs, into dom0.
 extra=$results/extra
 mkdir -p "$extra/usr/bin"
+# The patched toolstack next to the stock one: /opt/xen-patched, run through xl-patched; the
+# wrapped OvmfXen where the patched xl looks for firmware="ovmf" (XENFIRMWAREDIR).
+xtools=$("$top/scripts/build-xen-tools.sh" --print-dir)
+mkdir -p "$extra/opt/xen-patched/lib" "$extra/opt/xen-patched/bin" "$extra/opt/xen-patched/boot" "$extra/usr/lib/xen-4.17/boot"
+for so in "$xtools"/usr/lib/x86_64-linux-gnu/*.so.4.17.0; do
+  cp "$so" "$extra/opt/xen-patched/lib/$(basename "${so%.0}")"
+done
+cp "$xtools/usr/lib/xen-4.17/bin/xl" "$extra/opt/xen-patched/bin/xl"
+cp "$xtools/usr/lib/xen-4.17/boot/hvmloader" "$extra/opt/xen-patched/boot/hvmloader"
+cp "$xtools/build-info.txt" "$extra/opt/xen-patched/"
+# Whatever else they link that dom0 may lack (configure links what the build host offers).
+for l in $(LD_LIBRARY_PATH=$extra/opt/xen-patched/lib ldd "$extra/opt/xen-patched/bin/xl" "$extra"/opt/xen-patched/lib/*.so.* |
+           awk '/=> \// && $3 !~ /xen-patched/ { print $3 }' | sort -u); do
+  cp -L "$l" "$extra/opt/xen-patched/lib/"
+done
+printf '#!/bin/sh\nLD_LIBRARY_PATH=/opt/xen-patched/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec /opt/xen-patched/bin/xl "$@"\n' >"$extra/usr/bin/xl-patched"
+chmod +x "$extra/usr/bin/xl-patched"
+cp "$w/ovmf-2m-elf64.elf" "$extra/usr/lib/xen-4.17/boot/ovmf-pvh.elf"
 cp "$build/tools/pvhboot/pvhboot" "$extra/usr/bin/"
 for l in $(ldd "$build/tools/pvhboot/pvhboot" | awk '/=> \// { print $3 }'); do
   mkdir -p "$extra$(dirname "$l")"

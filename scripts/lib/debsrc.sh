@@ -27,8 +27,15 @@ fetch_source() {
   if [ -z "$tree" ]; then
     apt_update_once
     progress "apt-get source $pkg"
-    (cd "$dir" && apt-get source --download-only -qq "$pkg" >/dev/null)
-    (cd "$dir" && dpkg-source -x --no-check "$(ls ${pkg}_*.dsc | head -1)" >/dev/null)
+    # The newest version first; when the archive lists a source it does not serve (Debian 12's
+    # security archive for xen did: 404), the next one.
+    local v ok=0
+    for v in $(apt-cache showsrc "$pkg" | awk '/^Version:/ { print $2 }' | sort -rV | uniq); do
+      if (cd "$dir" && apt-get source --download-only -qq "$pkg=$v" >/dev/null 2>&1); then ok=1; break; fi
+      progress "apt-get source $pkg=$v failed; trying an older version"
+    done
+    [ "$ok" = 1 ] || { echo "debsrc: no source of $pkg could be downloaded" >&2; return 1; }
+    (cd "$dir" && dpkg-source -x --no-check "$(ls ${pkg}_*.dsc | sort -V | tail -1)" >/dev/null)
     tree=$(find "$dir" -maxdepth 1 -mindepth 1 -type d -name "${pkg}-*" | head -1)
   fi
   echo "$tree"

@@ -3,10 +3,12 @@
 #
 # job.env (shell variables):
 #   NAME         job and domain name
-#   KIND         xl (default; starts guest.cfg with xl create) or cmd (runs CMD, which starts
+#   KIND         xl (default; starts guest.cfg with $XL create) or cmd (runs CMD, which starts
 #                the domain itself and must leave it named NAME, or judges by its own exit code)
 #   CMD          for KIND=cmd: a command line run in the job directory (keep it simple, e.g.
 #                "sh run.sh", and put the real command in a script: job.env is sourced)
+#   XL           for KIND=xl: the xl command creating the domain (default xl; xl-patched is
+#                xl, libxl and libxc built with xen-patches/xen-4.17, when the run provides it)
 #   EXPECT       extended regex that must appear on the guest's console (PV console or its
 #                port-0xe9 "(dN)" lines) within TIMEOUT seconds
 #   FAIL_ON      extended regex that must not appear (default: ASSERT|Xen isn't detected|page fault)
@@ -43,7 +45,7 @@ console_of() {  # NAME DOMID
 
 run_attempt() {
   dir=$1
-  NAME= KIND=xl CMD= SEND= WAIT_GONE=0 SHOW_CONSOLE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
+  NAME= KIND=xl XL=xl CMD= SEND= WAIT_GONE=0 SHOW_CONSOLE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
   . "$dir/job.env"
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
@@ -56,7 +58,7 @@ run_attempt() {
     setsid sh -c "$CMD" >"$dir/cmd.log" 2>&1 &
     cmdpid=$!
   else
-    if ! xl create guest.cfg >"$dir/create.log" 2>&1; then
+    if ! $XL create guest.cfg >"$dir/create.log" 2>&1; then
       # The first error names the cause; xl's last line is usually its clean-up.
       reason="xl create failed: $(grep -m1 -E 'panic|error' "$dir/create.log" || tail -1 "$dir/create.log")"
       cp "$dir/create.log" "$dir/console.log"

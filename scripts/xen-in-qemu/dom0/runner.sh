@@ -9,11 +9,14 @@
 #                "sh run.sh", and put the real command in a script: job.env is sourced)
 #   XL           for KIND=xl: the xl command creating the domain (default xl; xl-patched is
 #                xl, libxl and libxc built with xen-patches/xen-4.17, when the run provides it)
+#   CONSOLE_FILE a file the guest's console also goes to (e.g. an HVM guest's serial="file:...")
 #   EXPECT       extended regex that must appear on the guest's console (PV console or its
 #                port-0xe9 "(dN)" lines) within TIMEOUT seconds
 #   FAIL_ON      extended regex that must not appear (default: ASSERT|Xen isn't detected|page fault)
 #   TIMEOUT      seconds (default 60)
 #   EXPECT_FAIL  1: a negative control, passing when EXPECT does not appear (or FAIL_ON does)
+#   EXPECT_FAIL_SEEN  with EXPECT_FAIL=1: extended regex that must appear on the console (or
+#                xl create's output) for the failure to count, i.e. it failed for the reason meant
 #   SEND         after EXPECT matched: text typed on the guest's PV console (printf format)
 #   WAIT_GONE    with SEND: seconds within which the domain must end by itself (e.g. "reset -s")
 #   SHOW_CONSOLE 1: report the whole console (last 40 lines) even when the job passed
@@ -40,12 +43,13 @@ clock() {
 }
 console_of() {  # NAME DOMID
   cat "/var/log/xen/console/guest-$1.log" 2>/dev/null
+  [ -n "$CONSOLE_FILE" ] && cat "$CONSOLE_FILE" 2>/dev/null
   [ -n "$2" ] && xl dmesg 2>/dev/null | grep "(d$2)"
 }
 
 run_attempt() {
   dir=$1
-  NAME= KIND=xl XL=xl CMD= SEND= WAIT_GONE=0 SHOW_CONSOLE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
+  NAME= KIND=xl XL=xl CONSOLE_FILE= EXPECT_FAIL_SEEN= CMD= SEND= WAIT_GONE=0 SHOW_CONSOLE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
   . "$dir/job.env"
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
@@ -62,6 +66,9 @@ run_attempt() {
       # The first error names the cause; xl's last line is usually its clean-up.
       reason="xl create failed: $(grep -m1 -E 'panic|error' "$dir/create.log" || tail -1 "$dir/create.log")"
       cp "$dir/create.log" "$dir/console.log"
+      # An HVM guest's device model says why it stopped in its own log.
+      [ -s "/var/log/xen/qemu-dm-$NAME.log" ] && sed 's/^/qemu-dm: /' "/var/log/xen/qemu-dm-$NAME.log" | tail -n 15 >>"$dir/console.log"
+      cp "$dir/console.log" "$dir/create-failure.log"
     fi
   fi
   clock; t_created=$clk_ms
@@ -102,6 +109,7 @@ run_attempt() {
     done
   fi
   [ -n "$domid" ] && console_of "$NAME" "$domid" >"$dir/console.log"
+  [ -s "$dir/create-failure.log" ] && cp "$dir/create-failure.log" "$dir/console.log"
   # Always destroy what the job created, pass or fail.
   # A command job may name its domains NAME-*: those go too, after the command's processes.
   if [ "$KIND" = cmd ]; then
@@ -114,7 +122,10 @@ run_attempt() {
     xl destroy "$d" >/dev/null 2>&1
   done
   if [ "$EXPECT_FAIL" = 1 ]; then
-    if [ "$status" = pass ]; then status=fail; reason="negative control reached '$EXPECT'"; else status=pass; reason="expected failure seen: $reason"; fi
+    if [ "$status" = pass ]; then status=fail; reason="negative control reached '$EXPECT'"
+    elif [ -n "$EXPECT_FAIL_SEEN" ] && ! grep -Eq "$EXPECT_FAIL_SEEN" "$dir/console.log"; then
+      status=fail; reason="negative control failed, but not as meant ('$EXPECT_FAIL_SEEN' not seen): $reason"
+    else status=pass; reason="expected failure seen: $reason"; fi
   fi
   gone=yes
   xl domid "$NAME" >/dev/null 2>&1 && gone=no

@@ -42,7 +42,7 @@ Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions
   uint64_t start = 0;
   if (v.matches(0, "\x7f" "ELF")) {
     EW_TRY(ElfWrapper w, parse_elf_wrapper(v, img.warnings));
-    if (opts.cross_check_lief) lief_cross_check(bytes, w, img.warnings);
+    if (opts.elf_cross_check) opts.elf_cross_check(bytes, w, img.warnings);
     start = w.header_end;
     img.elf = std::move(w);
   }

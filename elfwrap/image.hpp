@@ -172,8 +172,14 @@ struct Image {
 // the layout whose region makes S + region a whole flash size. nullptr when neither applies.
 const NvLayout* expected_layout(const Image& img);
 
+// A second reading of an ELF header the checked reader accepted; disagreements become warnings.
+using ElfCrossCheck = void (*)(std::span<const std::byte> bytes, const ElfWrapper& w, std::vector<Warning>& warns);
+
 struct ParseOptions {
-  bool cross_check_lief = true;  // re-read the ELF header with LIEF and compare
+  // lief_cross_check (elfwrap/lief_check.hpp, library elfwrap_lief) for the elfwrap CLI and the
+  // tests; none for pvhboot, which does not link LIEF (its start-up cost) and whose images
+  // libxenguest reads again anyway.
+  ElfCrossCheck elf_cross_check = nullptr;
 };
 
 // Parses untrusted bytes. Structural violations are errors (offset, path, field, value);

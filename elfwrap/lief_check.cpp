@@ -4,6 +4,10 @@
 #include <LIEF/ELF.hpp>
 #include <LIEF/logging.hpp>
 
+#include "elfwrap/lief_check.hpp"
+
+#include <cstring>
+
 #include "elfwrap/parse_internal.hpp"
 
 namespace elfwrap {

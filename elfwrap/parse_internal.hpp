@@ -15,7 +15,6 @@ inline constexpr uint32_t kFvbErasePolarity = 0x800;
 inline constexpr size_t kMaxVolumes = 1024, kMaxFiles = 1u << 16, kMaxVariables = 1u << 16;
 
 Expected<ElfWrapper> parse_elf_wrapper(const ByteView& v, std::vector<Warning>& warns);
-void lief_cross_check(std::span<const std::byte> bytes, const ElfWrapper& w, std::vector<Warning>& warns);
 
 // True when a volume header (zero vector + "_FVH") starts at `off`.
 bool looks_like_fv(const ByteView& v, uint64_t off);

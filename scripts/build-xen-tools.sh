@@ -28,7 +28,7 @@ case "${1:-}" in
 esac
 cache=${ELFWRAP_CACHE:-/var/cache/elfwrap}
 patches=$top/xen-patches/xen-4.17
-ensure_packages dpkg-dev quilt
+ensure_packages dpkg-dev
 ensure_deb_src
 src=$(fetch_source xen "$cache/src")
 

@@ -19,7 +19,7 @@
 #  10 pvhboot-edk2-4m   edk2's header: times out, reported as a failure (negative control)
 #  11 pvhboot-startinfo the fixture guest prints the cmdline and module count start_info gave it
 #  12 pvhboot-sigint    SIGINT mid-boot: pvhboot exits 1 and the domain is gone
-#  13 bench             xl create vs pvhboot, time to unpaused, median of 5 each
+#  13 bench             xl create vs pvhboot, time to unpaused, median of 7 each
 #  15 pvhboot-hole      OvmfXen wrapped at 0xffe00000 (the image job 6 shows stock libxc refusing):
 #                       pvhboot populates that window itself -> shell on stock 4.17
 #  16 pvhboot-hole-startinfo  the fixture guest at 0xfff00000: cmdline and module reach it
@@ -114,7 +114,7 @@ if xl domid pvhboot-sigint >/dev/null 2>&1; then echo "domain pvhboot-sigint lef
 SH
 printf '%s\n' "NAME=pvhboot-sigint" "KIND=cmd" "TIMEOUT=60" "CMD='sh run.sh'" >"$jobs/12-pvhboot-sigint/job.env"
 mkdir -p "$jobs/13-bench" && cp "$w/ovmf-2m-elf64.elf" "$jobs/13-bench/fw.elf"
-printf '%s\n' "NAME=bench" "KIND=cmd" "TIMEOUT=240" "CMD='sh /harness/bench.sh fw.elf 5'" >"$jobs/13-bench/job.env"
+printf '%s\n' "NAME=bench" "KIND=cmd" "TIMEOUT=240" "CMD='sh /harness/bench.sh fw.elf 7'" >"$jobs/13-bench/job.env"
 # 14: the harness itself: a command that starts a domain with xl and then hangs past its TIMEOUT
 # is killed and its NAME-* domain destroyed (the leftover count after the jobs checks that).
 mkdir -p "$jobs/14-harness-cleanup" && cp "$w/ovmf-2m-elf64.elf" "$jobs/14-harness-cleanup/fw.elf"

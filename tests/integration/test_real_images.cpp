@@ -1,6 +1,8 @@
 // Debian's ovmf package: the model matches FACTS.md §1 and UEFIExtract's report.
 #include <doctest/doctest.h>
 
+#include "elfwrap/lief_check.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -19,7 +21,7 @@ const std::string kVars4M = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
 Image parse_file(const std::string& path) {
   REQUIRE_MESSAGE(it::exists(path), path << " missing: run scripts/setup.sh (Debian package ovmf)");
-  auto r = parse_image(it::read_bytes(path));
+  auto r = parse_image(it::read_bytes(path), {&lief_cross_check});
   if (!r) FAIL(to_string(r.error()));
   return std::move(r).value();
 }

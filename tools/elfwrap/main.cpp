@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "elfwrap/lief_check.hpp"
 #include "elfwrap/file_io.hpp"
 #include "elfwrap/image.hpp"
 #include "tools/elfwrap/driver.hpp"
@@ -15,7 +16,7 @@ std::optional<Image> load_image(const std::string& path, std::vector<std::byte>*
     print_error(bytes.error());
     return std::nullopt;
   }
-  auto img = parse_image(*bytes);
+  auto img = parse_image(*bytes, {&lief_cross_check});  // the CLI always takes LIEF's second opinion
   if (!img) {
     print_error(with_file(img.error(), path));
     return std::nullopt;

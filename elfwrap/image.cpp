@@ -34,6 +34,12 @@ Status find_nvstore(const ByteView& v, Image& img) {
 
 }  // namespace
 
+Expected<ElfWrapper> parse_elf(std::span<const std::byte> bytes, std::vector<Warning>& warnings) {
+  const ByteView v(bytes);
+  if (!v.matches(0, "\x7f" "ELF")) return error_at(0, "ELF header", "no ELF magic (\\x7fELF)");
+  return parse_elf_wrapper(v, warnings);
+}
+
 Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions& opts) {
   const ByteView v(bytes);
   Image img;

@@ -182,6 +182,10 @@ struct ParseOptions {
   ElfCrossCheck elf_cross_check = nullptr;
 };
 
+// Only the ELF header, program headers and notes of an ELF file (any x86 ELF, e.g. a PVH
+// kernel that is not a firmware image), with the same checked reader parse_image() uses.
+Expected<ElfWrapper> parse_elf(std::span<const std::byte> bytes, std::vector<Warning>& warnings);
+
 // Parses untrusted bytes. Structural violations are errors (offset, path, field, value);
 // soft findings are warnings on the model. Bounded: every loop strictly advances.
 Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions& opts = {});

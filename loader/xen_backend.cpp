@@ -248,8 +248,10 @@ elfwrap::Expected<std::unique_ptr<Domain>> Domain::build(const BuildRequest& r) 
   if (!st) return st.take_error();  // ~Domain destroys what exists
   d->times_.created_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   EW_CHECK(i.build_image(r));
+  d->times_.built_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   d->xs_registered_ = i.register_xenstore(r.name);
   EW_CHECK(i.open_console());
+  d->times_.ready_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   if (xc_domain_unpause(i.xch, i.domid) != 0) return xen_error("xc_domain_unpause");
   return d;
 }

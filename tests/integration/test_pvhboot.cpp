@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "loader/xen_backend.hpp"
 #include "tests/integration/run.hpp"
 
 using it::run;
@@ -42,6 +43,20 @@ TEST_CASE("pvhboot plan: an image in the MMIO hole gets a populated window and a
   r = run({PVHBOOT_BIN, "plan", hole, "--memory", "256"});
   CHECK(r.out.find("image in the MMIO hole: pvhboot populates 0xffe00000-0x100000000 and copies it there; libxc loads the entry stub "
                    "(dummy parse: PVH image, kernel segment 0x100000-") != std::string::npos);
+}
+
+TEST_CASE("pvhboot plan: any PVH kernel, not only a firmware image") {
+  // A minimal PVH ELF that is no firmware image at all (no volumes): pvhboot's own entry stub.
+  it::TempDir t;
+  const std::string k = t.path("kernel.elf");
+  it::write_bytes(k, loader::entry_stub(0x100000));
+  auto r = run({PVHBOOT_BIN, "plan", k, "--memory", "64", "--json"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["libxenguest"]["pvh"] == true);
+  CHECK(j["libxenguest"]["seg_start"] == 0x100000);
+  CHECK(j["placements"][0]["start"] == 0x100000);
+  CHECK(j["hole_window"].is_null());
 }
 
 TEST_CASE("pvhboot plan: what it refuses, and usage errors") {

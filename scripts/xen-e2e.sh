@@ -28,6 +28,9 @@
 #  18 firmware-ovmf-pvh  type="pvh", firmware="ovmf" (no kernel=) through xl-patched -> shell
 #  19 firmware-override-pvh  firmware="ovmf" + firmware_override=PATH (4 MiB image) -> shell
 #  20 firmware-ovmf-stock-xl firmware="ovmf" with stock xl: refused (negative control)
+#  21-23 HVM through the patched hvmloader (see below)
+#  24 hole-startinfo-patched-xl the fixture guest at 0xfff00000 through xl-patched: cmdline and
+#                       module arrive, and its memory map says its own pages are reserved (mem=2)
 #  14 harness-cleanup   a command job that hangs past its TIMEOUT: killed, its domain destroyed
 #                       (negative control; the leftover-domain count checks the clean-up)
 set -euo pipefail
@@ -93,12 +96,12 @@ pjob() {  # N NAME IMAGE PVHBOOT-ARGS [VAR=VALUE...]
 pjob 08 pvhboot-2m "$w/ovmf-2m-elf64.elf" "--expect 'UEFI Interactive Shell' --timeout 60"
 pjob 09 pvhboot-4m "$w/ovmf-4m-elf64.elf" "--expect 'UEFI Interactive Shell' --timeout 60"
 pjob 10 pvhboot-edk2-4m "$fw/OvmfXen-RELEASE-4M.fd" "--expect 'UEFI Interactive Shell' --timeout 20" "EXPECT_FAIL=1"
-pjob 11 pvhboot-startinfo "$w/tiny.elf" "--cmdline 'hello pvhboot' --module module.bin --expect 'PVH-OK cmdline=hello pvhboot mods=1' --timeout 30"
+pjob 11 pvhboot-startinfo "$w/tiny.elf" "--cmdline 'hello pvhboot' --module module.bin --expect 'PVH-OK cmdline=hello pvhboot mods=1 mem=1' --timeout 30"
 head -c 12345 /dev/zero >"$jobs/11-pvhboot-startinfo/module.bin"
 # 15/16: images in the MMIO hole, which stock libxc refuses (job 6): pvhboot populates the window.
 "$elfwrap" "$w/tiny.fd" -o "$w/tiny-hole.elf" --load-address 0xfff00000 --allow-mmio-hole >/dev/null
 pjob 15 pvhboot-hole "$w/ovmf-2m-hole.elf" "--expect 'UEFI Interactive Shell' --timeout 60"
-pjob 16 pvhboot-hole-startinfo "$w/tiny-hole.elf" "--cmdline 'hello hole' --module module.bin --expect 'PVH-OK cmdline=hello hole mods=1' --timeout 30"
+pjob 16 pvhboot-hole-startinfo "$w/tiny-hole.elf" "--cmdline 'hello hole' --module module.bin --expect 'PVH-OK cmdline=hello hole mods=1 mem=2' --timeout 30"
 head -c 4321 /dev/zero >"$jobs/16-pvhboot-hole-startinfo/module.bin"
 mkdir -p "$jobs/12-pvhboot-sigint" && cp "$w/ovmf-2m-elf64.elf" "$jobs/12-pvhboot-sigint/fw.elf"
 cat >"$jobs/12-pvhboot-sigint/run.sh" <<'SH'
@@ -128,6 +131,12 @@ job 18 firmware-ovmf-pvh "" 'CFG=firmware = "ovmf"' "XL=xl-patched"
 job 19 firmware-override-pvh "$w/ovmf-4m-elf64.elf" 'CFG=firmware = "ovmf"' \
   'CFG=firmware_override = "/jobs/19-firmware-override-pvh/fw.elf"' "XL=xl-patched"
 job 20 firmware-ovmf-stock-xl "" 'CFG=firmware = "ovmf"' "EXPECT_FAIL=1" "EXPECT_FAIL_SEEN='only pvgrub'" "TIMEOUT=20"
+# 24: the fixture guest at 0xfff00000 through xl-patched: libxl's memory map marks the window
+# reserved (mem=2), the command line and module reach it.
+job 24 hole-startinfo-patched-xl "$w/tiny-hole.elf" 'CFG=kernel = "/jobs/24-hole-startinfo-patched-xl/fw.elf"' \
+  'CFG=cmdline = "hello xl"' 'CFG=ramdisk = "/jobs/24-hole-startinfo-patched-xl/module.bin"' "XL=xl-patched" \
+  "EXPECT='PVH-OK cmdline=hello xl mods=1 mem=2'" "TIMEOUT=60"
+head -c 4321 /dev/zero >"$jobs/24-hole-startinfo-patched-xl/module.bin"
 # 21: one blob for both: the PVH ELF of job 1 as an HVM guest's OVMF, through the patched
 # hvmloader (qemu-xen device model in dom0; serial console to a file).
 hvmjob() {  # N NAME IMAGE patched|stock [VAR=VALUE...]  (which hvmloader)

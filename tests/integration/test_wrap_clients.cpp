@@ -84,6 +84,7 @@ TEST_CASE("xen-pvh images of 1, 2 and 4 MiB, as ELF64 and ELF32: every client ag
       const auto q = qemu_kernel(out);
       CHECK(q.status == kQemuOk);
       CHECK(q.out.find("PVH-OK") != std::string::npos);
+      CHECK(q.out.find(" mem=1\n") != std::string::npos);  // QEMU's memory map: the image is in RAM
       // 2. libxenguest finds a PVH image whose kernel segment is exactly [load, load + size).
       const auto x = loader::xen_parse(it::read_bytes(out));
       REQUIRE(x);

@@ -1,11 +1,13 @@
 #include "elfwrap/file_io.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace elfwrap {
 namespace {
@@ -65,6 +67,38 @@ void fsync_dir(const std::string& dir) {
 }
 
 }  // namespace
+
+Expected<MappedFile> MappedFile::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error(path, "cannot open");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    Error e = plain_error("not a regular file");
+    e.file = path;
+    return e;
+  }
+  MappedFile m;
+  m.size_ = static_cast<size_t>(st.st_size);
+  if (m.size_) {
+    void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      Error e = io_error(path, "cannot map");
+      ::close(fd);
+      return e;
+    }
+    m.data_ = static_cast<const std::byte*>(p);
+  }
+  ::close(fd);
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+}
 
 Expected<std::vector<std::byte>> read_file(const std::string& path, uint64_t max_size) {
   const int fd = ::open(path.c_str(), O_RDONLY);

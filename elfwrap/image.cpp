@@ -34,10 +34,11 @@ Status find_nvstore(const ByteView& v, Image& img) {
 
 }  // namespace
 
+bool looks_like_elf(std::span<const std::byte> bytes) { return ByteView(bytes).matches(0, "\x7f" "ELF"); }
+
 Expected<ElfWrapper> parse_elf(std::span<const std::byte> bytes, std::vector<Warning>& warnings) {
-  const ByteView v(bytes);
-  if (!v.matches(0, "\x7f" "ELF")) return error_at(0, "ELF header", "no ELF magic (\\x7fELF)");
-  return parse_elf_wrapper(v, warnings);
+  if (!looks_like_elf(bytes)) return error_at(0, "ELF header", "no ELF magic (\\x7fELF)");
+  return parse_elf_wrapper(ByteView(bytes), warnings);
 }
 
 Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions& opts) {
@@ -46,8 +47,8 @@ Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions
   img.size = v.size();
   if (v.size() == 0) return error_at(0, "", "file is empty");
   uint64_t start = 0;
-  if (v.matches(0, "\x7f" "ELF")) {
-    EW_TRY(ElfWrapper w, parse_elf_wrapper(v, img.warnings));
+  if (looks_like_elf(bytes)) {
+    EW_TRY(ElfWrapper w, parse_elf(bytes, img.warnings));
     if (opts.elf_cross_check) opts.elf_cross_check(bytes, w, img.warnings);
     start = w.header_end;
     img.elf = std::move(w);

@@ -184,6 +184,7 @@ struct ParseOptions {
 
 // Only the ELF header, program headers and notes of an ELF file (any x86 ELF, e.g. a PVH
 // kernel that is not a firmware image), with the same checked reader parse_image() uses.
+bool looks_like_elf(std::span<const std::byte> bytes);  // starts with \x7fELF
 Expected<ElfWrapper> parse_elf(std::span<const std::byte> bytes, std::vector<Warning>& warnings);
 
 // Parses untrusted bytes. Structural violations are errors (offset, path, field, value);

@@ -168,6 +168,11 @@ struct Domain::Impl {
 
   // Populates the hole window (RAM where libxl leaves none) and copies the image's PT_LOADs in.
   elfwrap::Status fill_hole_window(const Placement& w, const BuildRequest& r) {
+    // Checked before any effect; the plan made the window from these very PT_LOADs and the
+    // checked reader kept their file ranges inside the image.
+    for (const auto& s : r.segments)
+      if (s.paddr < w.start || s.paddr + s.memsz > w.end || s.offset + s.filesz > r.image.size() || s.filesz > s.memsz)
+        return plain_error("PT_LOAD at " + hex(s.paddr) + " does not fit the hole window");
     const size_t n = (w.end - w.start) / kPage;
     std::vector<xen_pfn_t> pfns(n);
     for (size_t k = 0; k < n; ++k) pfns[k] = (w.start / kPage) + k;
@@ -176,22 +181,19 @@ struct Domain::Impl {
     std::vector<int> errs(n);
     auto* mem = static_cast<std::byte*>(xenforeignmemory_map(fmem, domid, PROT_READ | PROT_WRITE, n, pfns.data(), errs.data()));
     if (!mem) return xen_error("mapping the MMIO hole window");
+    struct Unmap {
+      xenforeignmemory_handle* h;
+      void* p;
+      size_t n;
+      ~Unmap() { xenforeignmemory_unmap(h, p, n); }
+    } unmap{fmem, mem, n};
     for (size_t k = 0; k < n; ++k)
       if (errs[k]) {
-        xenforeignmemory_unmap(fmem, mem, n);
         errno = -errs[k];
         return xen_error("mapping guest page " + hex(pfns[k] * kPage));
       }
     std::memset(mem, 0, n * kPage);
-    for (const auto& s : r.segments) {
-      // The plan put every PT_LOAD inside the window; the model checked offsets against the file.
-      if (s.paddr < w.start || s.paddr + s.memsz > w.end || s.offset + s.filesz > r.image.size() || s.filesz > s.memsz) {
-        xenforeignmemory_unmap(fmem, mem, n);
-        return plain_error("PT_LOAD at " + hex(s.paddr) + " does not fit the hole window");
-      }
-      std::memcpy(mem + (s.paddr - w.start), r.image.data() + s.offset, s.filesz);
-    }
-    xenforeignmemory_unmap(fmem, mem, n);
+    for (const auto& s : r.segments) std::memcpy(mem + (s.paddr - w.start), r.image.data() + s.offset, s.filesz);
     return elfwrap::ok();
   }
 

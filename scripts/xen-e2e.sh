@@ -26,7 +26,8 @@
 #                       through the entry stub
 #  17 hole-patched-libxc the image of job 6 through xl-patched (libxc with our patch) -> shell
 #  18 firmware-ovmf-pvh  type="pvh", firmware="ovmf" (no kernel=) through xl-patched -> shell
-#  19 firmware-override-pvh  firmware="ovmf" + firmware_override=PATH (4 MiB image) -> shell
+#  19 firmware-override-pvh  firmware="uefi" + firmware_override=PATH (4 MiB image) -> shell
+#  25 firmware-path-pvh  firmware="PATH" (the 2 MiB ELF32) -> shell
 #  20 firmware-ovmf-stock-xl firmware="ovmf" with stock xl: refused (negative control)
 #  21-23 HVM through the patched hvmloader (see below)
 #  24 hole-startinfo-patched-xl the fixture guest at 0xfff00000 through xl-patched: cmdline and
@@ -128,9 +129,10 @@ printf '%s\n' "NAME=harness-cleanup" "KIND=cmd" "TIMEOUT=8" "EXPECT_FAIL=1" "RET
 # 17-20: the toolstack built with our patches (xen-patches/xen-4.17), as xl-patched in dom0.
 job 17 hole-patched-libxc "$w/ovmf-2m-hole.elf" "XL=xl-patched"
 job 18 firmware-ovmf-pvh "" 'CFG=firmware = "ovmf"' "XL=xl-patched"
-job 19 firmware-override-pvh "$w/ovmf-4m-elf64.elf" 'CFG=firmware = "ovmf"' \
+job 19 firmware-override-pvh "$w/ovmf-4m-elf64.elf" 'CFG=firmware = "uefi"' \
   'CFG=firmware_override = "/jobs/19-firmware-override-pvh/fw.elf"' "XL=xl-patched"
 job 20 firmware-ovmf-stock-xl "" 'CFG=firmware = "ovmf"' "EXPECT_FAIL=1" "EXPECT_FAIL_SEEN='only pvgrub'" "TIMEOUT=20"
+job 25 firmware-path-pvh "$w/ovmf-2m-elf32.elf" 'CFG=firmware = "/jobs/25-firmware-path-pvh/fw.elf"' "XL=xl-patched"
 # 24: the fixture guest at 0xfff00000 through xl-patched: libxl's memory map marks the window
 # reserved (mem=2), the command line and module reach it.
 job 24 hole-startinfo-patched-xl "$w/tiny-hole.elf" 'CFG=kernel = "/jobs/24-hole-startinfo-patched-xl/fw.elf"' \
@@ -160,9 +162,19 @@ hvmjob 22 hvm-code-3.5m /usr/share/OVMF/OVMF_CODE_4M.fd patched "EXPECT='BdsDxe|
 hvmjob 23 hvm-code-3.5m-stock /usr/share/OVMF/OVMF_CODE_4M.fd stock "EXPECT='BdsDxe|UEFI Interactive Shell'" \
   "EXPECT_FAIL=1" "EXPECT_FAIL_SEEN='Invoking OVMF'" "TIMEOUT=60"
 
-# pvhboot and the libraries it needs, into dom0.
+# Extra files for dom0: the patched toolstack, the HVM device model, pvhboot.
 extra=$results/extra
 mkdir -p "$extra/usr/bin"
+# copy_libs BIN...: the shared libraries BIN needs (as ldd resolves them, LD_LIBRARY_PATH
+# included), at their host paths in dom0; those already in $extra stay where they are.
+copy_libs() {
+  local l
+  for l in $(ldd "$@" | awk '/=> \// { print $3 }' | sort -u); do
+    case $l in "$extra"/*) continue ;; esac
+    mkdir -p "$extra$(dirname "$l")"
+    cp -L "$l" "$extra$l"
+  done
+}
 # The patched toolstack next to the stock one: /opt/xen-patched, run through xl-patched; the
 # wrapped OvmfXen where the patched xl looks for firmware="ovmf" (XENFIRMWAREDIR).
 xtools=$("$top/scripts/build-xen-tools.sh" --print-dir)
@@ -174,10 +186,7 @@ cp "$xtools/usr/lib/xen-4.17/bin/xl" "$extra/opt/xen-patched/bin/xl"
 cp "$xtools/usr/lib/xen-4.17/boot/hvmloader" "$extra/opt/xen-patched/boot/hvmloader"
 cp "$xtools/build-info.txt" "$extra/opt/xen-patched/"
 # Whatever else they link that dom0 may lack (configure links what the build host offers).
-for l in $(LD_LIBRARY_PATH=$extra/opt/xen-patched/lib ldd "$extra/opt/xen-patched/bin/xl" "$extra"/opt/xen-patched/lib/*.so.* |
-           awk '/=> \// && $3 !~ /xen-patched/ { print $3 }' | sort -u); do
-  cp -L "$l" "$extra/opt/xen-patched/lib/"
-done
+LD_LIBRARY_PATH=$extra/opt/xen-patched/lib copy_libs "$extra/opt/xen-patched/bin/xl" "$extra"/opt/xen-patched/lib/*.so.*
 printf '#!/bin/sh\nLD_LIBRARY_PATH=/opt/xen-patched/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec /opt/xen-patched/bin/xl "$@"\n' >"$extra/usr/bin/xl-patched"
 chmod +x "$extra/usr/bin/xl-patched"
 cp "$w/ovmf-2m-elf64.elf" "$extra/usr/lib/xen-4.17/boot/ovmf-pvh.elf"
@@ -190,15 +199,9 @@ mkdir -p "$extra/usr/libexec"
 cp "$dm" "$extra$dm"
 mkdir -p "$extra/usr/share/qemu"
 cp -a /usr/share/qemu/keymaps "$extra/usr/share/qemu/"  # read even with -vnc none
-for l in $(ldd "$dm" | awk '/=> \// { print $3 }'); do
-  mkdir -p "$extra$(dirname "$l")"
-  cp -L "$l" "$extra$l"
-done
+copy_libs "$dm"
 cp "$build/tools/pvhboot/pvhboot" "$extra/usr/bin/"
-for l in $(ldd "$build/tools/pvhboot/pvhboot" | awk '/=> \// { print $3 }'); do
-  mkdir -p "$extra$(dirname "$l")"
-  cp -L "$l" "$extra$l"
-done
+copy_libs "$build/tools/pvhboot/pvhboot"
 
 # 6: refused on the host, before any boot.
 host=$results/host-results.txt

@@ -67,6 +67,15 @@ TEST_CASE("pvhboot plan: what it refuses, and usage errors") {
   const std::string hole = t.path("hole.elf");
   REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", hole, "--load-address", "0xffe00000", "--allow-mmio-hole"}).status == 0);
   CHECK(run({PVHBOOT_BIN, "plan", hole}).status == 2);
+  r = run({PVHBOOT_BIN, "plan", t.path("missing.elf"), "--memory", "256"});
+  CHECK(r.status == 1);
+  CHECK(r.err == "pvhboot: error: '" + t.path("missing.elf") + "': cannot open: No such file or directory\n");
+  r = run({PVHBOOT_BIN, "plan", t.path(""), "--memory", "256"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("': not a regular file") != std::string::npos);
+  r = run({PVHBOOT_BIN, "plan", hole, "--memory", "256", "--module", t.path("missing.bin")});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("missing.bin': cannot open") != std::string::npos);
   const std::string good = t.path("good.elf");
   REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-1m"), "-o", good}).status == 0);
   r = run({PVHBOOT_BIN, "run", good, "--memory", "256", "--expect", "("});  // refused before touching Xen

@@ -15,6 +15,14 @@ PlanInput ovmf(uint64_t mib) {
   in.memory_mib = mib;
   return in;
 }
+// ovmf(mib) with the image at [start, end) and its entry at `entry`.
+PlanInput placed(uint64_t mib, uint64_t start, uint64_t end, uint64_t entry) {
+  PlanInput in = ovmf(mib);
+  in.load_start = start;
+  in.load_end = end;
+  in.entry = entry;
+  return in;
+}
 std::string err(const PlanInput& in) {
   auto p = make_plan(in);
   REQUIRE_FALSE(p);
@@ -66,25 +74,13 @@ TEST_CASE("modules and the command line are placed after the image, page aligned
 }
 
 TEST_CASE("plan errors") {
-  PlanInput small = ovmf(16);
-  small.load_start = 0x1000000;
-  small.load_end = 0x1200000;
-  small.entry = 0x11fffd0;
+  const PlanInput small = placed(16, 0x1000000, 0x1200000, 0x11fffd0);
   CHECK(err(small) == "'ovmf.elf': image [0x1000000, 0x1200000) is not inside guest RAM [0x0, 0x1000000): give --memory at least 18 MiB");
-  PlanInput across = ovmf(256);  // starts in RAM, ends in the hole
-  across.load_start = 0xfff0000;
-  across.load_end = 0x10100000;
-  across.entry = 0x100fffd0;
+  const PlanInput across = placed(256, 0xfff0000, 0x10100000, 0x100fffd0);  // starts in RAM, ends in the hole
   CHECK(err(across) == "'ovmf.elf': image [0xfff0000, 0x10100000) is not inside guest RAM [0x0, 0x10000000): give --memory at least 257 MiB");
-  PlanInput above = ovmf(256);
-  above.load_start = 0xfff00000;
-  above.load_end = 0x100100000ull;
-  above.entry = 0xfff00000;
+  const PlanInput above = placed(256, 0xfff00000, 0x100100000ull, 0xfff00000);
   CHECK(err(above) == "'ovmf.elf': image [0xfff00000, 0x100100000) is not inside guest RAM [0x0, 0x10000000): give --memory at least 4097 MiB");
-  PlanInput special = ovmf(256);
-  special.load_start = 0xfeff0000;
-  special.load_end = 0xff000000;
-  special.entry = 0xfeff0000;
+  const PlanInput special = placed(256, 0xfeff0000, 0xff000000, 0xfeff0000);
   CHECK(err(special) == "'ovmf.elf': image [0xfeff0000, 0xff000000) overlaps Xen's special pages [0xfeff8000, 0xff000000)");
   PlanInput entry = ovmf(256);
   entry.entry = 0x400000;
@@ -99,10 +95,7 @@ TEST_CASE("plan errors") {
 }
 
 TEST_CASE("an image in the MMIO hole: a window pvhboot populates, reserved; libxc gets the stub at 1 MiB") {
-  PlanInput in = ovmf(256);
-  in.load_start = 0xffe00000;
-  in.load_end = 0x100000000ull;
-  in.entry = 0xffffffd0;
+  PlanInput in = placed(256, 0xffe00000, 0x100000000ull, 0xffffffd0);
   in.cmdline = "x";
   in.modules = {{"m", 0x10}};
   auto p = make_plan(in);

@@ -3,9 +3,6 @@
 //   pvhboot plan IMAGE --memory MIB [--json]         (no hypervisor: libxenguest's dummy parse)
 //   pvhboot run IMAGE --memory MIB [--expect RE]...  (dom0 of a real Xen)
 #include <CLI/CLI.hpp>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -48,59 +45,23 @@ int fail(const std::string& msg) {
   return kFail;
 }
 
-// The image mapped read-only: pvhboot looks at its headers (and copies PT_LOADs into a hole
+// The image is mapped, not read: pvhboot looks at its headers (and copies PT_LOADs into a hole
 // window); libxc reads the file itself. Reading it whole cost a page fault per page, which in a
 // nested PV dom0 was tens of milliseconds before the build could start.
-class MappedFile {
- public:
-  static elfwrap::Expected<MappedFile> open(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return elfwrap::plain_error("'" + path + "': cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return elfwrap::plain_error("'" + path + "': not a regular file");
-    }
-    MappedFile m;
-    m.size_ = static_cast<size_t>(st.st_size);
-    if (m.size_) {
-      void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        ::close(fd);
-        return elfwrap::plain_error("'" + path + "': cannot map: " + std::strerror(errno));
-      }
-      m.data_ = static_cast<const std::byte*>(p);
-    }
-    ::close(fd);
-    return m;
-  }
-  MappedFile() = default;
-  MappedFile(MappedFile&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-  MappedFile& operator=(MappedFile&&) = delete;
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
-  }
-  std::span<const std::byte> bytes() const { return {data_, size_}; }
-
- private:
-  const std::byte* data_ = nullptr;
-  size_t size_ = 0;
-};
-
 struct Prepared {
   loader::Plan plan;
-  MappedFile image;
+  elfwrap::MappedFile image;
   std::vector<loader::LoadSegment> segments;
 };
 
 // Reads the image, checks it is a PVH kernel, and computes the plan.
 elfwrap::Expected<Prepared> plan_for(const Args& a) {
-  auto file = MappedFile::open(a.image);
+  auto file = elfwrap::MappedFile::open(a.image);
   if (!file) return file.take_error();
   const auto bytes = file->bytes();
   // Only the ELF headers matter here (any PVH kernel boots, not only firmware images), read by
   // the same checked reader as elfwrap's.
-  const bool is_elf = bytes.size() >= 4 && std::memcmp(bytes.data(), "\x7f" "ELF", 4) == 0;
+  const bool is_elf = elfwrap::looks_like_elf(bytes);
   std::vector<elfwrap::Warning> warnings;
   auto elf = is_elf ? elfwrap::parse_elf(bytes, warnings) : elfwrap::Expected<elfwrap::ElfWrapper>(elfwrap::ElfWrapper{});
   if (!elf) return elfwrap::with_file(elf.take_error(), a.image);
@@ -120,7 +81,7 @@ elfwrap::Expected<Prepared> plan_for(const Args& a) {
   in.vcpus = a.vcpus;
   in.cmdline = a.cmdline;
   for (const auto& m : a.modules) {  // their sizes; libxc reads them
-    auto mf = MappedFile::open(m);
+    auto mf = elfwrap::MappedFile::open(m);
     if (!mf) return mf.take_error();
     in.modules.emplace_back(m, mf->bytes().size());
   }

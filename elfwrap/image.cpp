@@ -5,9 +5,12 @@ namespace elfwrap {
 namespace {
 
 Status scan_volumes(const ByteView& v, uint64_t start, Image& img) {
+  // Volumes are found only at 8-byte aligned offsets (the rule find_fv() applies too): an ELF
+  // header whose end is not aligned must not let an unaligned "volume" in, which a re-wrap (a new
+  // header in the same place) would then no longer find.
   uint64_t pos = start;
   while (pos < v.size()) {
-    if (looks_like_fv(v, pos)) {
+    if (pos % 8 == 0 && looks_like_fv(v, pos)) {
       if (img.volumes.size() >= kMaxVolumes) return error_at(pos, "", "more than 1024 firmware volumes");
       EW_TRY(Volume fv, parse_volume(v, pos, img.volumes.size(), img.warnings));
       pos += fv.length;  // FvLength > 0, checked

@@ -135,8 +135,9 @@ void hvmloader_rules(const Image& img, Verdict& d) {
   d.notes.push_back("copies the whole file (any ELF header included) to " + hex(k4GiB - (img.size + kMiB - 1) / kMiB * kMiB) +
                     " and starts at the reset vector 0xfffffff0");
   if (img.elf && !img.elf->notes.empty())
-    d.notes.push_back("as xl firmware= (libxc's HVM firmware loader) an ELF with Xen notes is refused; as OVMF for hvmloader "
-                      "(bios=\"ovmf\", bios_path_override) the file is used raw");
+    d.notes.push_back("as OVMF for hvmloader (bios=\"ovmf\", bios_path_override) the file is used raw; as an HVM guest's "
+                      "firmware_override (in place of hvmloader) libxc's ELF loader takes an ELF with Xen notes as a PVH "
+                      "kernel and starts it at its PVH entry, without hvmloader");
 }
 
 }  // namespace

@@ -30,10 +30,16 @@
 #  25 firmware-path-pvh  firmware="PATH" (the 2 MiB ELF32) -> shell
 #  20 firmware-ovmf-stock-xl firmware="ovmf" with stock xl: refused (negative control)
 #  21-23 HVM through the patched hvmloader (see below)
+#  26 hvm-same-elf-stock the PVH ELF as OVMF for stock hvmloader -> shell (used raw, as verify says)
+#  27 hvm-elf-two-loads  an ELF with two PT_LOADs: the patched hvmloader stops with its message
+#  28 hvm-firmware-elf   the PVH ELF in place of hvmloader (firmware_override): started at its PVH
+#                       entry by libxc's ELF loader -> shell, no hvmloader
 #  24 hole-startinfo-patched-xl the fixture guest at 0xfff00000 through xl-patched: cmdline and
 #                       module arrive, and its memory map says its own pages are reserved (mem=2)
 #  14 harness-cleanup   a command job that hangs past its TIMEOUT: killed, its domain destroyed
 #                       (negative control; the leftover-domain count checks the clean-up)
+# On the host: stock-refused (above) and verify-hvmloader (what verify predicts for jobs 23, 26).
+# XEN_E2E_ONLY=REGEX runs only the jobs whose name matches.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/common.sh"
@@ -161,6 +167,34 @@ hvmjob 21 hvm-same-elf "$w/ovmf-2m-elf64.elf" patched
 hvmjob 22 hvm-code-3.5m /usr/share/OVMF/OVMF_CODE_4M.fd patched "EXPECT='BdsDxe|UEFI Interactive Shell'"
 hvmjob 23 hvm-code-3.5m-stock /usr/share/OVMF/OVMF_CODE_4M.fd stock "EXPECT='BdsDxe|UEFI Interactive Shell'" \
   "EXPECT_FAIL=1" "EXPECT_FAIL_SEEN='Invoking OVMF'" "TIMEOUT=60"
+# 26: stock hvmloader with the PVH ELF as OVMF: used raw (the ELF header lies in the variable-store
+# area, which OvmfXen does not read on HVM), as `elfwrap verify --loader hvmloader` says -> shell.
+hvmjob 26 hvm-same-elf-stock "$w/ovmf-2m-elf64.elf" stock
+# 27: the patched hvmloader stops with its message on an ELF it cannot take: the same image with
+# its PT_NOTE turned into a second PT_LOAD (negative control: the message is the expected line).
+python3 - "$w/ovmf-2m-elf64.elf" "$w/two-loads.elf" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+phoff, = struct.unpack_from('<Q', b, 0x20)
+phentsize, phnum = struct.unpack_from('<HH', b, 0x36)
+notes = [phoff + i * phentsize for i in range(phnum) if struct.unpack_from('<I', b, phoff + i * phentsize)[0] == 4]
+struct.pack_into('<I', b, notes[0], 1)  # PT_NOTE -> PT_LOAD
+open(sys.argv[2], 'wb').write(b)
+PY
+hvmjob 27 hvm-elf-two-loads "$w/two-loads.elf" patched \
+  "EXPECT='OVMF: an ELF image needs exactly one PT_LOAD inside the file with filesz == memsz \\(found 2\\)'" "TIMEOUT=60"
+# 28: the PVH ELF as an HVM guest's firmware in place of hvmloader (firmware_override): libxc's ELF
+# loader takes an ELF with Xen notes as a PVH kernel and starts it at its PVH entry, so OvmfXen
+# runs without hvmloader -> shell (what verify's hvmloader note says). bios= only because libxl
+# wants a BIOS file for the qemu-xen device model (SeaBIOS is not in dom0); nothing reads it.
+mkdir -p "$jobs/28-hvm-firmware-elf"
+cp "$w/ovmf-2m-elf64.elf" "$jobs/28-hvm-firmware-elf/fw.elf"
+printf '%s\n' 'name = "hvm-firmware-elf"' 'type = "hvm"' 'firmware_override = "/jobs/28-hvm-firmware-elf/fw.elf"' \
+  'bios = "ovmf"' 'bios_path_override = "/jobs/28-hvm-firmware-elf/fw.elf"' \
+  'memory = 256' 'vcpus = 1' 'vnc = 0' 'sdl = 0' 'vga = "none"' 'serial = "file:/tmp/hvm-firmware-elf.serial"' \
+  'on_reboot = "destroy"' 'on_crash = "destroy"' >"$jobs/28-hvm-firmware-elf/guest.cfg"
+printf '%s\n' "NAME=hvm-firmware-elf" "CONSOLE_FILE=/tmp/hvm-firmware-elf.serial" "EXPECT='UEFI Interactive Shell'" \
+  "TIMEOUT=60" "SHOW_CONSOLE=1" >"$jobs/28-hvm-firmware-elf/job.env"
 
 # Extra files for dom0: the patched toolstack, the HVM device model, pvhboot.
 extra=$results/extra
@@ -212,5 +246,24 @@ else
   echo "@@RESULT name=stock-refused status=fail expect_fail=1 create_ms=-1 first_output_ms=-1 expect_ms=-1 destroyed=yes reason=elfwrap exit $rc" >"$host"
 fi
 sed 's/^/@@LOG stock-refused| /' <<<"$out" >>"$host"
+# What `elfwrap verify --loader hvmloader` predicts for the images of jobs 26 (boots) and 23
+# (misses the reset vector): the jobs show what stock hvmloader does with them.
+v26=$("$elfwrap" verify "$w/ovmf-2m-elf64.elf" --loader hvmloader 2>&1) && rc26=0 || rc26=$?
+v23=$("$elfwrap" verify /usr/share/OVMF/OVMF_CODE_4M.fd --loader hvmloader 2>&1) && rc23=0 || rc23=$?
+if [ "$rc26" = 0 ] && [ "$rc23" = 1 ] && grep -q "not a whole number of MiB" <<<"$v23"; then
+  echo "@@RESULT name=verify-hvmloader status=pass expect_fail=0 create_ms=-1 first_output_ms=-1 expect_ms=-1 destroyed=yes reason=verify: job 26 image ok, job 23 image refused" >>"$host"
+else
+  echo "@@RESULT name=verify-hvmloader status=fail expect_fail=0 create_ms=-1 first_output_ms=-1 expect_ms=-1 destroyed=yes reason=verify exit $rc26 (job 26 image) and $rc23 (job 23 image)" >>"$host"
+fi
+sed 's/^/@@LOG verify-hvmloader| /' <<<"$v26
+$v23" >>"$host"
+
+# XEN_E2E_ONLY=REGEX: run only the jobs whose name matches (a developer's shortcut; CI runs all).
+if [ -n "${XEN_E2E_ONLY:-}" ]; then
+  for d in "$jobs"/*/; do
+    n=$(basename "$d")
+    [[ ${n#*-} =~ $XEN_E2E_ONLY ]] || rm -rf "$d"
+  done
+fi
 
 exec "$top/scripts/xen-in-qemu/run.sh" "$jobs" "$results" --timeout 1500 --host-results "$host" --extra "$extra"

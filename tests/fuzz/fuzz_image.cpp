@@ -2,6 +2,7 @@
 // variables, GUIDed table), plus the JSON rendering of whatever it accepts.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <span>
 
 #include "elfwrap/image.hpp"
@@ -24,7 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto plan = elfwrap::plan_wrap(*img, o);
     if (!plan) continue;
     const auto out = elfwrap::apply_wrap(*plan, bytes);
-    if (!elfwrap::parse_image(out, opts)) __builtin_trap();
+    auto again = elfwrap::parse_image(out, opts);
+    if (!again) {
+      std::fprintf(stderr, "wrapped output (target %s) does not re-parse: %s\n",
+                   target == elfwrap::Target::pvh ? "pvh" : "hvm", elfwrap::to_string(again.error()).c_str());
+      __builtin_trap();
+    }
   }
   return 0;
 }

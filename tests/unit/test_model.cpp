@@ -263,3 +263,35 @@ TEST_CASE("variable data follows the name without padding; the next header is 4-
   CHECK(v[1].offset == 0x64 + 0x54);
   CHECK(v[1].name == "certdb");
 }
+
+TEST_CASE("volumes only at 8-byte aligned offsets, also right after an ELF header (fuzzer finding)") {
+  // An ELF64 header with two program headers and the Xen note ends at 0xc4, which is not 8-byte
+  // aligned. A volume placed right there used to be accepted; wrapping such an image writes a new
+  // header over [0, 0xc4) and the re-parse, which looks only at aligned offsets, found no volume.
+  Fv fv;
+  fv.length = 0x1000;
+  const ElfSpec spec{.cls = 64, .paddr = 0x100000, .load_size = 0xc4 + 0x1000, .entry = 0x100000, .align = 4,
+                     .varstore_size = 0xc4};
+  Bytes unaligned = concat({filled(0xc4, 0), build_fv(fv)});
+  overlay_elf(unaligned, spec);
+  CHECK(parse_err(unaligned) ==
+        "offset 0x0: no firmware volume found (no \"_FVH\" signature at an 8-byte aligned volume header)");
+
+  Bytes aligned = concat({filled(0xc8, 0), build_fv(fv)});
+  overlay_elf(aligned, {.cls = 64, .paddr = 0x100000, .load_size = 0xc8 + 0x1000, .entry = 0x100000, .align = 4,
+                       .varstore_size = 0xc8});
+  const Image img = parse_ok(aligned);
+  REQUIRE(img.elf);
+  CHECK(img.elf->header_end == 0xc4);
+  REQUIRE(img.volumes.size() == 1);
+  CHECK(img.volumes[0].offset == 0xc8);
+  // Whatever parses and plans must re-parse after the wrap, with the same volume.
+  WrapOptions o;
+  o.force = true;
+  o.entry_offset = 0xc8;
+  auto plan = plan_wrap(img, o);
+  if (!plan) FAIL(to_string(plan.error()));
+  const Image again = parse_ok(apply_wrap(*plan, aligned));
+  REQUIRE(again.volumes.size() == 1);
+  CHECK(again.volumes[0].offset == 0xc8);
+}

@@ -87,6 +87,17 @@ Status plan_source(const Image& img, const WrapOptions& o, WrapPlan& p) {
   if (p.erase_end < header_size)
     return error_at(0, "", "the area in front of the first volume (" + hex(p.erase_end) +
                                " bytes) is too small for the " + hex(header_size) + "-byte ELF header");
+  // Nothing but the variable store (or an old header) may lie in what the header and the erased
+  // bytes replace: a volume there, e.g. an NV volume with its variables after an ELF header, would
+  // be destroyed without a word.
+  for (size_t i = 0; i < img.volumes.size(); ++i) {
+    const Volume& fv = img.volumes[i];
+    if (p.source == Source::raw && i == 0) continue;  // the NV volume whose store this is
+    if (p.source != Source::code && fv.offset < p.erase_end)
+      return error_at(fv.offset, "FV[" + std::to_string(i) + "]",
+                      std::string(role_name(fv.role)) + " volume inside [0x0, " + hex(p.erase_end) +
+                          "), the area the ELF header and the erased variable store would replace: wrapping would destroy it");
+  }
   return ok();
 }
 

@@ -117,7 +117,17 @@ TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
   fx::Bytes odd = fx::code_image(0x1e0000, fx::Tail::xen_pvh);
   odd.push_back(std::byte{0xff});
   it::write_bytes(t.path("odd.fd"), odd);
+  // An NV volume holding a variable right after an ELF header: the header area an OVMF layout
+  // gives ([0, 0xe000)) would cover it.
+  fx::Nv nv;
+  nv.vars = {fx::Var{}};
+  fx::Bytes nv_after_elf = fx::concat({fx::filled(0x1000), fx::build_nv(nv), fx::code_image(0x1e0000, fx::Tail::xen_pvh)});
+  fx::overlay_elf(nv_after_elf, fx::ElfSpec{.load_size = nv_after_elf.size(), .varstore_size = 0x1000});
+  it::write_bytes(t.path("nv-after-elf.elf"), nv_after_elf);
   const std::vector<BadCase> cases = {
+      {"NV volume inside the header area", {"IN", "-o", "OUT"}, t.path("nv-after-elf.elf"),
+       "FV[0] at 0x1000: nvstore volume inside [0x0, 0xe000), the area the ELF header and the erased variable store "
+       "would replace: wrapping would destroy it"},
       {"load below 1 MiB", {"IN", "-o", "OUT", "--load-address", "0x80000"}, "xen-pvh-2m", "offset 0x0: load address 0x80000 is below 1 MiB (0x100000)"},
       {"unaligned load", {"IN", "-o", "OUT", "--load-address", "0x100100"}, "xen-pvh-2m", "offset 0x0: load address 0x100100 is not 4 KiB aligned"},
       {"MMIO hole", {"IN", "-o", "OUT", "--load-address", "0xfbf00000"}, "xen-pvh-2m",

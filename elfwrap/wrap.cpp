@@ -17,6 +17,21 @@ const Volume* first_code_volume(const Image& img) {
   return nullptr;
 }
 
+// Nothing but a variable store (or an old header) may lie in [0, end), what wrap or unwrap
+// replaces: a volume there, e.g. an NV volume with its variables after an ELF header, would be
+// destroyed without a word. Volumes before index `from` are the caller's to replace.
+Status check_no_volume_below(const Image& img, uint64_t end, size_t from, const std::string& area,
+                             const std::string& action) {
+  for (size_t i = from; i < img.volumes.size(); ++i) {
+    const Volume& fv = img.volumes[i];
+    if (fv.offset < end)
+      return error_at(fv.offset, "FV[" + std::to_string(i) + "]",
+                      std::string(role_name(fv.role)) + " volume inside [0x0, " + hex(end) + "), the area " + area + ": " +
+                          action + " would destroy it");
+  }
+  return ok();
+}
+
 Status check_live_variables(const NvStore& nv, const std::string& path, const WrapOptions& o, size_t& discarded) {
   discarded = nv.live_variables();
   if (discarded == 0 || o.force || o.saving_vars) return ok();
@@ -87,18 +102,10 @@ Status plan_source(const Image& img, const WrapOptions& o, WrapPlan& p) {
   if (p.erase_end < header_size)
     return error_at(0, "", "the area in front of the first volume (" + hex(p.erase_end) +
                                " bytes) is too small for the " + hex(header_size) + "-byte ELF header");
-  // Nothing but the variable store (or an old header) may lie in what the header and the erased
-  // bytes replace: a volume there, e.g. an NV volume with its variables after an ELF header, would
-  // be destroyed without a word.
-  for (size_t i = 0; i < img.volumes.size(); ++i) {
-    const Volume& fv = img.volumes[i];
-    if (p.source == Source::raw && i == 0) continue;  // the NV volume whose store this is
-    if (p.source != Source::code && fv.offset < p.erase_end)
-      return error_at(fv.offset, "FV[" + std::to_string(i) + "]",
-                      std::string(role_name(fv.role)) + " volume inside [0x0, " + hex(p.erase_end) +
-                          "), the area the ELF header and the erased variable store would replace: wrapping would destroy it");
-  }
-  return ok();
+  if (p.source == Source::code) return ok();  // the header goes into a region put in front
+  // The NV volume at 0 of a raw image is the one whose store the header replaces.
+  return check_no_volume_below(img, p.erase_end, p.source == Source::raw ? 1 : 0,
+                               "the ELF header and the erased variable store would replace", "wrapping");
 }
 
 Status plan_pvh_entry(const Image& img, const WrapOptions& o, WrapPlan& p) {
@@ -201,11 +208,13 @@ Expected<UnwrapPlan> plan_unwrap(const Image& img) {
   if (img.nvstore && img.nvstore->layout) {
     u.layout = img.nvstore->layout;
     u.restore_end = u.layout->varstore_size;
+    EW_CHECK(check_no_volume_below(img, u.restore_end, 0, "a blank variable store would overwrite", "unwrapping"));
     return u;
   }
   const Volume* code = first_code_volume(img);
   if (!code) return error_at(0, "", "no firmware volume after the ELF header");
   u.strip = code->offset;  // a CODE-only image that elfwrap gave a non-layout prefix
+  EW_CHECK(check_no_volume_below(img, u.strip, 0, "in front of the first code volume, which is dropped", "unwrapping"));
   return u;
 }
 

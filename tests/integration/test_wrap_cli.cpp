@@ -101,6 +101,39 @@ TEST_CASE("unwrap gives back the raw flash image") {
   CHECK(r.err.find("offset 0x0: no ELF header at offset 0: nothing to unwrap") != std::string::npos);
 }
 
+TEST_CASE("unwrap refuses to overwrite or drop a volume in front of the code (user data)") {
+  it::TempDir t;
+  fx::Nv nv;
+  nv.vars = {fx::Var{}};
+  // An NV volume holding a variable right after an ELF header: unwrapping would write a blank
+  // store of its layout over [0, 0xe000).
+  fx::Bytes a = fx::concat({fx::filled(0x1000), fx::build_nv(nv), fx::code_image(0x1e0000, fx::Tail::xen_pvh)});
+  fx::overlay_elf(a, fx::ElfSpec{.load_size = a.size(), .varstore_size = 0x1000});
+  // The same volume cut to 64 KiB (no OVMF layout): unwrapping would drop all in front of the code.
+  fx::Bytes cut = fx::build_nv(nv);
+  cut.resize(0x10000);
+  fx::put64(cut, 0x20, 0x10000);
+  fx::put32(cut, 0x38, 0x10);  // block map: 16 x 4 KiB
+  fx::Bytes b = fx::concat({fx::filled(0x1000), cut, fx::code_image(0x1e0000, fx::Tail::xen_pvh)});
+  fx::overlay_elf(b, fx::ElfSpec{.load_size = b.size(), .varstore_size = 0x1000});
+  const std::vector<std::pair<fx::Bytes, std::string>> cases = {
+      {a, "FV[0] at 0x1000: nvstore volume inside [0x0, 0xe000), the area a blank variable store would overwrite: "
+          "unwrapping would destroy it"},
+      {b, "FV[0] at 0x1000: nvstore volume inside [0x0, 0x11000), the area in front of the first code volume, which "
+          "is dropped: unwrapping would destroy it"},
+  };
+  for (const auto& [bytes, error] : cases) {
+    CAPTURE(error);
+    const std::string in = t.path("in.elf"), out = t.path("out.fd");
+    it::write_bytes(in, bytes);
+    const auto r = run({it::elfwrap_bin(), "unwrap", in, "-o", out});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("'" + in + "': " + error + "\n") != std::string::npos);
+    CHECK_FALSE(it::exists(out));
+    CHECK(it::read_bytes(in) == bytes);
+  }
+}
+
 TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
   it::TempDir t;
   fx::Bytes trunc = fx::text("\x7f" "ELF");

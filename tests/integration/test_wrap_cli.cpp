@@ -122,7 +122,9 @@ TEST_CASE("unwrap refuses to overwrite or drop a volume in front of the code (us
       {b, "FV[0] at 0x1000: nvstore volume inside [0x0, 0x11000), the area in front of the first code volume, which "
           "is dropped: unwrapping would destroy it"},
   };
-  for (const auto& [bytes, error] : cases) {
+  for (const auto& c : cases) {
+    const fx::Bytes& bytes = c.first;
+    const std::string& error = c.second;
     CAPTURE(error);
     const std::string in = t.path("in.elf"), out = t.path("out.fd");
     it::write_bytes(in, bytes);

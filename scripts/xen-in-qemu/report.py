@@ -24,7 +24,7 @@ def parse(lines):
         m = RESULT.match(line)
         if m:
             job = dict(FIELD.findall(m.group(1)))
-            for k in ("create_ms", "first_output_ms", "expect_ms"):
+            for k in ("create_ms", "first_output_ms", "expect_ms", "job_ms"):
                 job[k] = int(job.get(k, "-1") or -1)
             jobs.append(job)
         elif line.startswith("@@LOG "):
@@ -72,7 +72,7 @@ def main():
             body = "<failure message=%s>%s</failure>" % (
                 quoteattr(j.get("reason", "")), escape("\n".join(logs.get(name, []))))
         cases.append('  <testcase classname="xen-e2e" name=%s time="%.3f">%s<system-out>%s</system-out></testcase>' % (
-            quoteattr(name), max(j["expect_ms"], j["create_ms"], 0) / 1000.0, body,
+            quoteattr(name), max(j["job_ms"], j["expect_ms"], j["create_ms"], 0) / 1000.0, body,
             escape("\n".join(logs.get(name, [])))))
     if problems:
         cases.append('  <testcase classname="xen-e2e" name="harness"><failure message=%s/></testcase>' %
@@ -82,18 +82,21 @@ def main():
             len(cases), len(failed) + (1 if problems else 0), "\n".join(cases)))
     summary = {"jobs": jobs, "dom0_ready_s": info["dom0_ready_s"], "leftover_domains": info["leftover"],
                "finished": info["done"], "qemu_status": a.qemu_status, "problems": problems,
-               "passed": len(jobs) - len(failed), "failed": len(failed)}
+               "passed": len(jobs) - len(failed), "failed": len(failed),
+               "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1)}
     with open(a.results + "/summary.json", "w") as f:
         json.dump(summary, f, indent=2)
     out = []
     for j in jobs:
-        out.append("%-28s %-4s create %5d ms  first output %6d ms  expected line %6d ms  %s" % (
-            j.get("name"), j.get("status"), j["create_ms"], j["first_output_ms"], j["expect_ms"],
+        out.append("%-28s %-4s create %5d ms  first output %6d ms  expected line %6d ms  job %6d ms  %s" % (
+            j.get("name"), j.get("status"), j["create_ms"], j["first_output_ms"], j["expect_ms"], j["job_ms"],
             j.get("reason", "")) + (
             "  [dom0 clock jumps, ms: %s]" % j["clock_jumps_ms"] if j.get("clock_jumps_ms", "none") != "none" else ""))
         for l in logs.get(j.get("name"), [])[:3 if j.get("status") == "pass" else 40]:
             out.append("    | " + l)
     out += ["harness: " + p for p in problems]
+    out.append("dom0 ready after %s s; the jobs took %.1f s in all" % (
+        info["dom0_ready_s"], summary["jobs_total_s"]))
     out.append("xen-e2e: %d passed, %d failed" % (len(jobs) - len(failed), len(failed) + (1 if problems else 0)))
     text = "\n".join(out) + "\n"
     with open(a.results + "/report.txt", "w") as f:

@@ -136,12 +136,13 @@ run_attempt() {
   xl domid "$NAME" >/dev/null 2>&1 && gone=no
   triple=no
   [ -n "$domid" ] && xl dmesg 2>/dev/null | grep -q "d${domid}v[0-9]* Triple fault" && triple=yes
+  clock; job_ms=$(( job_ms + clk_ms ))  # the whole attempt, clean-up included
 }
 
 run_job() {
   dir=$1
   RETRY_TRIPLE_FAULT=
-  attempts=1 first=
+  attempts=1 first= job_ms=0
   run_attempt "$dir"
   [ -z "$RETRY_TRIPLE_FAULT" ] && { [ "$EXPECT_FAIL" = 1 ] && RETRY_TRIPLE_FAULT=0 || RETRY_TRIPLE_FAULT=1; }
   if [ "$status" != pass ] && [ "$triple" = yes ] && [ "$RETRY_TRIPLE_FAULT" = 1 ]; then
@@ -151,7 +152,7 @@ run_job() {
     attempts=2
     run_attempt "$dir"
   fi
-  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
+  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
   # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
   # marker starts a line of its own.
   if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ] || [ "$SHOW_CONSOLE" = 1 ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |

@@ -126,9 +126,11 @@ void linux_loader_rules(const Image& img, const ByteView& v, Verdict& d) {
 }
 
 void hvmloader_rules(const Image& img, Verdict& d) {
-  if (img.size % kMiB)
+  if (img.size % kMiB) {
     d.problems.push_back("size " + hex(img.size) + " is not a whole number of MiB: hvmloader copies it to 4 GiB - " +
                          hex((img.size + kMiB - 1) / kMiB * kMiB) + ", so it does not end at 4 GiB and the reset vector is missed");
+    d.notes.push_back("hvmloader with our patch (xen-patches/xen-4.17/0003) ends an image of any size at 4 GiB");
+  }
   if (img.reset_vector.flavor == Flavor::unknown)
     d.problems.push_back("no OVMF reset vector at the end of the image (no \"VTF\\0\" at end-0x14)");
   d.entry = 0xfffffff0;

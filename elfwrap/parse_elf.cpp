@@ -151,6 +151,11 @@ Expected<ElfWrapper> parse_elf_wrapper(const ByteView& v, std::vector<Warning>& 
     if (s.filesz > s.memsz)
       return error_at(v.abs(s.offset), path,
                       "p_filesz " + hex(s.filesz) + " is larger than p_memsz " + hex(s.memsz));
+    // A loader adds these: a sum that wraps would make a huge segment look small (pvhboot copies
+    // PT_LOADs into guest memory itself for images in the MMIO hole).
+    if (s.type == elf::kPtLoad && s.memsz > UINT64_MAX - s.paddr)
+      return error_at(v.abs(s.offset), path,
+                      "PT_LOAD p_paddr " + hex(s.paddr) + " + p_memsz " + hex(s.memsz) + " overflows 64 bits");
     warn_shape(w, path, i, warns);
     if (s.type == elf::kPtNote) {
       EW_CHECK(read_notes(*v.sub(s.offset, s.filesz), path, w));

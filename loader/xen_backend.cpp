@@ -168,10 +168,11 @@ struct Domain::Impl {
 
   // Populates the hole window (RAM where libxl leaves none) and copies the image's PT_LOADs in.
   elfwrap::Status fill_hole_window(const Placement& w, const BuildRequest& r) {
-    // Checked before any effect; the plan made the window from these very PT_LOADs and the
-    // checked reader kept their file ranges inside the image.
+    // Checked before any effect, without sums that could wrap; the plan made the window from
+    // these very PT_LOADs and the checked reader kept their file ranges inside the image.
     for (const auto& s : r.segments)
-      if (s.paddr < w.start || s.paddr + s.memsz > w.end || s.offset + s.filesz > r.image.size() || s.filesz > s.memsz)
+      if (s.paddr < w.start || s.paddr > w.end || s.memsz > w.end - s.paddr || s.filesz > s.memsz ||
+          s.offset > r.image.size() || s.filesz > r.image.size() - s.offset)
         return plain_error("PT_LOAD at " + hex(s.paddr) + " does not fit the hole window");
     const size_t n = (w.end - w.start) / kPage;
     std::vector<xen_pfn_t> pfns(n);

@@ -76,6 +76,15 @@ TEST_CASE("pvhboot plan: what it refuses, and usage errors") {
   r = run({PVHBOOT_BIN, "plan", hole, "--memory", "256", "--module", t.path("missing.bin")});
   CHECK(r.status == 1);
   CHECK(r.err.find("missing.bin': cannot open") != std::string::npos);
+  // A PT_LOAD whose p_paddr + p_memsz wraps around 64 bits looks small to a loader that adds
+  // them; pvhboot copies an image in the hole itself, so the checked reader refuses it.
+  fx::Bytes wrapped = it::read_bytes(hole);
+  fx::put64(wrapped, 0x40 + 0x28, 0xffffffff00300000ull);  // phdr[0].p_memsz
+  it::write_bytes(t.path("wrapped.elf"), wrapped);
+  r = run({PVHBOOT_BIN, "plan", t.path("wrapped.elf"), "--memory", "256"});
+  CHECK(r.status == 1);
+  CHECK(r.err == "pvhboot: error: '" + t.path("wrapped.elf") +
+                     "': ELF/phdr[0] at 0x0: PT_LOAD p_paddr 0xffe00000 + p_memsz 0xffffffff00300000 overflows 64 bits\n");
   const std::string good = t.path("good.elf");
   REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-1m"), "-o", good}).status == 0);
   r = run({PVHBOOT_BIN, "run", good, "--memory", "256", "--expect", "("});  // refused before touching Xen

@@ -122,6 +122,9 @@ TEST_CASE("ELF header") {
         "ELF/phdr[0] at 0x0: PT_LOAD p_offset 0x0 + p_filesz 0x400000 runs past end of file (0x200000)");
   CHECK(parse_err(edk2_elf_image({.note_filesz_override = 0x10})) ==
         "ELF/phdr[1]/note[0] at 0x74: n_namesz 0x4 / n_descsz 0x4 run past the end of the PT_NOTE segment at 0x84");
+  Bytes wraps = edk2_elf_image({.cls = 64});
+  put64(wraps, 0x40 + 0x28, 0xfffffffffff00001ull);  // phdr[0].p_memsz: p_paddr 0x100000 + it wraps
+  CHECK(parse_err(wraps) == "ELF/phdr[0] at 0x0: PT_LOAD p_paddr 0x100000 + p_memsz 0xfffffffffff00001 overflows 64 bits");
   Bytes trunc = text("\x7f" "ELF");
   trunc.resize(20, std::byte{1});
   CHECK(parse_err(trunc) == "ELF header at 0x0: truncated: ELF32 header (0x34 bytes) runs past end of data at 0x14");

@@ -72,7 +72,7 @@ elfwrap::Expected<Prepared> plan_for(const Args& a) {
   std::vector<loader::LoadSegment> segments;
   for (const auto& s : elf->segments)
     if (s.type == elfwrap::elf::kPtLoad && s.memsz) {
-      in.load_start = in.load_start ? std::min(in.load_start, s.paddr) : s.paddr;
+      in.load_start = segments.empty() ? s.paddr : std::min(in.load_start, s.paddr);  // 0 is an address too
       in.load_end = std::max(in.load_end, s.paddr + s.memsz);
       segments.push_back({s.paddr, s.offset, s.filesz, s.memsz});
     }

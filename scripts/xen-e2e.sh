@@ -145,11 +145,15 @@ job 24 hole-startinfo-patched-xl "$w/tiny-hole.elf" 'CFG=kernel = "/jobs/24-hole
   'CFG=cmdline = "hello xl"' 'CFG=ramdisk = "/jobs/24-hole-startinfo-patched-xl/module.bin"' "XL=xl-patched" \
   "EXPECT='PVH-OK cmdline=hello xl mods=1 mem=2'" "TIMEOUT=60"
 head -c 4321 /dev/zero >"$jobs/24-hole-startinfo-patched-xl/module.bin"
-# 21: one blob for both: the PVH ELF of job 1 as an HVM guest's OVMF, through the patched
-# hvmloader (qemu-xen device model in dom0; serial console to a file).
-hvmjob() {  # N NAME IMAGE patched|stock [VAR=VALUE...]  (which hvmloader)
-  local dir=$jobs/$1-$2 name=$2 image=$3 loader=/opt/xen-patched/boot/hvmloader
-  [ "$4" = stock ] && loader=/usr/lib/xen-4.17/boot/hvmloader
+# hvmjob N NAME IMAGE patched|stock|itself [VAR=VALUE...]: IMAGE as an HVM guest's OVMF
+# (bios="ovmf", bios_path_override), loaded by the patched toolstack and hvmloader, by the stock
+# ones (xen-utils-4.17), or (itself) given to stock xl as firmware_override in place of hvmloader.
+hvmjob() {
+  local dir=$jobs/$1-$2 name=$2 image=$3 loader=/opt/xen-patched/boot/hvmloader xl=xl-patched
+  case $4 in
+    stock) loader=/usr/lib/xen-4.17/boot/hvmloader xl=xl ;;
+    itself) loader=/jobs/$1-$2/fw.elf xl=xl ;;
+  esac
   shift 4
   mkdir -p "$dir"
   cp "$image" "$dir/fw.elf"
@@ -157,9 +161,11 @@ hvmjob() {  # N NAME IMAGE patched|stock [VAR=VALUE...]  (which hvmloader)
     "bios_path_override = \"/jobs/$(basename "$dir")/fw.elf\"" "firmware_override = \"$loader\"" \
     'memory = 256' 'vcpus = 1' 'vnc = 0' 'sdl = 0' 'vga = "none"' "serial = \"file:/tmp/$name.serial\"" \
     'on_reboot = "destroy"' 'on_crash = "destroy"' >"$dir/guest.cfg"
-  { echo "NAME=$name"; echo "XL=xl-patched"; echo "CONSOLE_FILE=/tmp/$name.serial"; echo "EXPECT='UEFI Interactive Shell'"
+  { echo "NAME=$name"; echo "XL=$xl"; echo "CONSOLE_FILE=/tmp/$name.serial"; echo "EXPECT='UEFI Interactive Shell'"
     echo "TIMEOUT=180"; echo "SHOW_CONSOLE=1"; printf '%s\n' "$@"; } >"$dir/job.env"
 }
+# 21: one blob for both: the PVH ELF of job 1 as an HVM guest's OVMF, through the patched
+# hvmloader (qemu-xen device model in dom0; serial console to a file).
 hvmjob 21 hvm-same-elf "$w/ovmf-2m-elf64.elf" patched
 # 22/23: an image that is not whole MiB (Debian's OVMF_CODE_4M.fd, 0x37c000 bytes, raw): the
 # patched hvmloader ends it at 4 GiB -> OVMF's boot manager runs; stock hvmloader starts it at
@@ -185,16 +191,9 @@ hvmjob 27 hvm-elf-two-loads "$w/two-loads.elf" patched \
   "EXPECT='OVMF: an ELF image needs exactly one PT_LOAD inside the file with filesz == memsz \\(found 2\\)'" "TIMEOUT=60"
 # 28: the PVH ELF as an HVM guest's firmware in place of hvmloader (firmware_override): libxc's ELF
 # loader takes an ELF with Xen notes as a PVH kernel and starts it at its PVH entry, so OvmfXen
-# runs without hvmloader -> shell (what verify's hvmloader note says). bios= only because libxl
-# wants a BIOS file for the qemu-xen device model (SeaBIOS is not in dom0); nothing reads it.
-mkdir -p "$jobs/28-hvm-firmware-elf"
-cp "$w/ovmf-2m-elf64.elf" "$jobs/28-hvm-firmware-elf/fw.elf"
-printf '%s\n' 'name = "hvm-firmware-elf"' 'type = "hvm"' 'firmware_override = "/jobs/28-hvm-firmware-elf/fw.elf"' \
-  'bios = "ovmf"' 'bios_path_override = "/jobs/28-hvm-firmware-elf/fw.elf"' \
-  'memory = 256' 'vcpus = 1' 'vnc = 0' 'sdl = 0' 'vga = "none"' 'serial = "file:/tmp/hvm-firmware-elf.serial"' \
-  'on_reboot = "destroy"' 'on_crash = "destroy"' >"$jobs/28-hvm-firmware-elf/guest.cfg"
-printf '%s\n' "NAME=hvm-firmware-elf" "CONSOLE_FILE=/tmp/hvm-firmware-elf.serial" "EXPECT='UEFI Interactive Shell'" \
-  "TIMEOUT=60" "SHOW_CONSOLE=1" >"$jobs/28-hvm-firmware-elf/job.env"
+# runs without hvmloader -> shell (what verify's hvmloader note says). The bios= lines only
+# because libxl wants a BIOS file for the qemu-xen device model (SeaBIOS is not in dom0).
+hvmjob 28 hvm-firmware-elf "$w/ovmf-2m-elf64.elf" itself "TIMEOUT=60"
 
 # Extra files for dom0: the patched toolstack, the HVM device model, pvhboot.
 extra=$results/extra

@@ -66,18 +66,25 @@ void fsync_dir(const std::string& dir) {
   }
 }
 
-}  // namespace
-
-Expected<MappedFile> MappedFile::open(const std::string& path) {
+// Opens an input for reading; a file descriptor on a regular file (st filled in), or the error
+// the user sees for it.
+Expected<int> open_regular(const std::string& path, struct stat& st) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error(path, "cannot open");
-  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     Error e = plain_error("not a regular file");
     e.file = path;
     return e;
   }
+  return fd;
+}
+
+}  // namespace
+
+Expected<MappedFile> MappedFile::open(const std::string& path) {
+  struct stat st {};
+  EW_TRY(const int fd, open_regular(path, st));
   MappedFile m;
   m.size_ = static_cast<size_t>(st.st_size);
   if (m.size_) {
@@ -101,15 +108,8 @@ MappedFile::~MappedFile() {
 }
 
 Expected<std::vector<std::byte>> read_file(const std::string& path, uint64_t max_size) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return io_error(path, "cannot open");
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    Error e = plain_error("not a regular file");
-    e.file = path;
-    return e;
-  }
+  EW_TRY(const int fd, open_regular(path, st));
   if (static_cast<uint64_t>(st.st_size) > max_size) {
     ::close(fd);
     Error e = plain_error("file size " + hex(st.st_size) + " is larger than any firmware image (" + hex(max_size) + ")");

@@ -20,6 +20,10 @@ CompatReport check_vars(const Image& code, const Image& vars) {
   CompatReport r;
   const NvLayout* want = expected_layout(code);
   const NvStore* nv = vars.nvstore ? &*vars.nvstore : nullptr;
+  if (!first_code_volume(code)) {
+    differ(r, "the CODE image has no code volume (it is a VARS file, not firmware)");
+    return r;
+  }
   if (!nv || !nv->fv_present || vars.volumes.size() != 1) {
     differ(r, "the VARS file is not a single NV volume with a variable store");
     return r;
@@ -39,6 +43,9 @@ CompatReport check_vars(const Image& code, const Image& vars) {
     differ(r, "variable store Size " + hex(nv->store_size) + " is not the layout's " + hex(want->varstore_size - 0x48));
   if (!nv->ftw || !nv->ftw->signature_ok)
     differ(r, "no FTW working block signature where the layout puts it");
+  if (nv->layout && vars.size != nv->layout->region_size)
+    differ(r, "the VARS file is " + hex(vars.size) + " bytes, not the layout's " + hex(nv->layout->region_size) +
+                  " (trailing bytes would shift the code after it)");
   return r;
 }
 

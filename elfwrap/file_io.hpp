@@ -1,6 +1,22 @@
-// File effects: whole-file reads, and atomic writes (temp file in the destination
-// directory, fsync, rename, fsync of the directory). Errors as values.
+// File effects: whole-file reads, and atomic writes of one or several outputs. Errors as values.
+//
+// Inputs must be regular files. They are opened without blocking (a FIFO or a device given as
+// an input is refused at once, never waited on) and never modified.
+//
+// Outputs are replaced atomically: each is staged in an anonymous file in its destination
+// directory (O_TMPFILE; where the file system lacks it, a ".elfwrap-XXXXXX" temporary name that
+// SIGINT, SIGTERM and SIGHUP remove), written, fsynced, and only when every output of the command
+// is complete are they moved into place, together: if one cannot be, those already moved are
+// rolled back. What an output may be:
+//   - a new file: created with mode 0666 minus the umask;
+//   - an existing regular file: replaced; its mode (and owner, when we may) is kept;
+//   - a symbolic link: the file it points to is replaced, the link stays;
+//   - anything else (directory, device node, FIFO, socket): refused. Writing through a device
+//     the way cp does would make the write non-atomic; replacing it would destroy the node.
+// Two outputs of one command may not be the same file (compared by device and inode).
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <span>
@@ -31,11 +47,21 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Which file a path names (after symbolic links): an existing file's device and inode, or, for
+// a file that does not exist yet, its directory's device and inode plus its name. Two paths name
+// the same file exactly when their FileIds are equal, whatever their spelling.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string name;  // empty for an existing file
+  bool operator==(const FileId&) const = default;
+};
+Expected<FileId> file_id(const std::string& path);
+
 // Writes `data` to `path` atomically: either the old file (or nothing) or all of `data`.
 Status write_file_atomic(const std::string& path, std::span<const std::byte> data);
 
-// The same for several outputs that belong together: every file is written to a temp file
-// first, and only when all of them are complete are they renamed into place.
+// The same for several outputs that belong together: all are written, or none.
 struct OutputFile {
   std::string path;
   std::vector<std::span<const std::byte>> pieces;  // written one after the other

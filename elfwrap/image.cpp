@@ -1,26 +1,42 @@
 // parse_image(): the top-level walk that ties the parsers together, and the model's names.
+#include <algorithm>
+
 #include "elfwrap/parse_internal.hpp"
 
 namespace elfwrap {
 namespace {
 
-Status scan_volumes(const ByteView& v, uint64_t start, Image& img) {
-  // Volumes are found only at 8-byte aligned offsets (the rule find_fv() applies too): an ELF
-  // header whose end is not aligned must not let an unaligned "volume" in, which a re-wrap (a new
-  // header in the same place) would then no longer find.
-  uint64_t pos = start;
+// Every volume of the image, from offset 0 whatever an ELF header claims (a program-header table
+// that runs up to a volume must not hide it); top-level gaps are listed from `gaps_from` on (the
+// end of the ELF header). Volumes are found only at 8-byte aligned offsets (the rule find_fv()
+// applies too). In rescue mode a code volume that does not parse becomes a warning.
+Status scan_volumes(const ByteView& v, uint64_t gaps_from, const ParseOptions& opts, Image& img) {
+  size_t budget = kMaxListed;
+  uint64_t pos = 0;
   while (pos < v.size()) {
     if (pos % 8 == 0 && looks_like_fv(v, pos)) {
       if (img.volumes.size() >= kMaxVolumes) return error_at(pos, "", "more than 1024 firmware volumes");
-      EW_TRY(Volume fv, parse_volume(v, pos, img.volumes.size(), img.warnings));
-      pos += fv.length;  // FvLength > 0, checked
-      img.volumes.push_back(std::move(fv));
-      continue;
+      auto fv = parse_volume(v, pos, img.volumes.size(), img.warnings, budget);
+      if (fv) {
+        pos += fv->length;  // FvLength > 0, checked
+        img.volumes.push_back(std::move(*fv));
+        continue;
+      }
+      Guid fs;
+      fs.bytes = *v.array<16>(pos + 0x10);
+      if (!opts.rescue || fs == guids::kNvStoreFv) return fv.take_error();
+      img.warnings.push_back({pos, "", "rescue: volume not parsed, skipped: " + to_string(fv.error())});
     }
-    const uint64_t next = find_fv(v, (pos + 7) & ~uint64_t{7}, v.size());
-    img.gaps.push_back({pos, next - pos, v.all_equal(pos, next - pos, 0xff)});
+    const uint64_t next = find_fv(v, (pos + 8) & ~uint64_t{7}, v.size());
+    const uint64_t from = std::max(pos, gaps_from);
+    if (next > from) img.gaps.push_back({from, next - from, v.all_equal(from, next - from, 0xff)});
     pos = next;
   }
+  uint64_t unlisted = 0;
+  for (const auto& fv : img.volumes) unlisted += fv.unlisted_files() + fv.unlisted_gaps;
+  if (unlisted)
+    img.warnings.push_back({0, "", "the image has more FFS files and gaps than elfwrap lists (" + std::to_string(kMaxListed) +
+                                       "): " + std::to_string(unlisted) + " checked but not listed"});
   return ok();
 }
 
@@ -56,12 +72,26 @@ Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions
     start = w.header_end;
     img.elf = std::move(w);
   }
-  EW_CHECK(scan_volumes(v, start, img));
+  EW_CHECK(scan_volumes(v, start, opts, img));
+  for (size_t i = 0; img.elf && i < img.volumes.size(); ++i)
+    if (img.volumes[i].offset < start)
+      return error_at(img.volumes[i].offset, "FV[" + std::to_string(i) + "]",
+                      "volume inside the ELF header's area [0x0, " + hex(start) +
+                          ") (ELF header, program headers, notes): the header and the volume overlap");
   EW_CHECK(find_nvstore(v, img));
-  EW_TRY(img.reset_vector, parse_reset_vector(v));
+  auto rv = parse_reset_vector(v);
+  if (rv) img.reset_vector = std::move(*rv);
+  else if (opts.rescue) img.warnings.push_back({rv.error().offset, rv.error().path, "rescue: reset vector not parsed: " + rv.error().message});
+  else return rv.take_error();
   if (img.volumes.empty() && !img.nvstore)
     return error_at(0, "", "no firmware volume found (no \"_FVH\" signature at an 8-byte aligned volume header)");
   return img;
+}
+
+const Volume* first_code_volume(const Image& img) {
+  for (const auto& fv : img.volumes)
+    if (fv.role != VolumeRole::nvstore) return &fv;
+  return nullptr;
 }
 
 const NvLayout* expected_layout(const Image& img) {

@@ -87,6 +87,10 @@ struct Volume {
   VolumeRole role = VolumeRole::other;
   std::vector<FfsFile> files;
   std::vector<Gap> gaps;  // free space and unrecognised bytes inside the volume
+  // Every file is checked; an image of very many files lists only the first ones (the model
+  // keeps 8192 files and gaps in all): these count what is not in `files` and `gaps`.
+  uint64_t file_count = 0, unlisted_gaps = 0;
+  uint64_t unlisted_files() const { return file_count - files.size(); }
 };
 
 // ---- NV store --------------------------------------------------------------
@@ -151,6 +155,7 @@ struct GuidedEntry {
 };
 struct ResetVector {
   Flavor flavor = Flavor::unknown;
+  bool vtf = false;  // "VTF\0" at end-0x14: a volume top file with a reset vector (any flavor)
   std::optional<uint64_t> pvh_entry_offset;  // offset in the image of the 32-bit PVH entry
   std::vector<GuidedEntry> guided_table;
 };
@@ -167,6 +172,9 @@ struct Image {
 
 };
 
+// The first volume that is not an NV store (a code volume); nullptr for a VARS file.
+const Volume* first_code_volume(const Image& img);
+
 // The NV layout an image uses (its own NV region) or expects: OVMF's flash is VARS followed by
 // CODE, 1, 2 or 4 MiB in all (OvmfPkg/OvmfPkgDefines.fdf.inc), so a CODE image of size S expects
 // the layout whose region makes S + region a whole flash size. nullptr when neither applies.
@@ -180,6 +188,9 @@ struct ParseOptions {
   // tests; none for pvhboot, which does not link LIEF (its start-up cost) and whose images
   // libxenguest reads again anyway.
   ElfCrossCheck elf_cross_check = nullptr;
+  // Rescue (vars list/extract): faults outside the NV store, in a code volume or the reset
+  // vector, become warnings, so that the variables of a damaged image can still be saved.
+  bool rescue = false;
 };
 
 // Only the ELF header, program headers and notes of an ELF file (any x86 ELF, e.g. a PVH

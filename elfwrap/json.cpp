@@ -47,6 +47,9 @@ json volume_json(const Volume& fv) {
   for (const auto& f : fv.files) j["files"].push_back(file_json(f));
   j["gaps"] = json::array();
   for (const auto& g : fv.gaps) j["gaps"].push_back(gap_json(g));
+  j["file_count"] = fv.file_count;
+  j["unlisted_files"] = fv.unlisted_files();
+  j["unlisted_gaps"] = fv.unlisted_gaps;
   return j;
 }
 
@@ -72,6 +75,11 @@ json reset_vector_json(const ResetVector& rv) {
 
 const char* machine_name(uint16_t m) {
   return m == elf::kEm386 ? "EM_386" : m == elf::kEmX86_64 ? "EM_X86_64" : "unknown";
+}
+
+std::string dump(const json& j) {
+  // Names and paths come from untrusted bytes and from the user: never abort on invalid UTF-8.
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 json guid_json(const Guid& g) { return {{"guid", g.str()}, {"name", name_or_null(g)}}; }

@@ -13,5 +13,7 @@ nlohmann::json to_json(const ElfWrapper& w);
 nlohmann::json to_json(const Warning& w);
 nlohmann::json guid_json(const Guid& g);  // {"guid": "...", "name": "..." | null}
 const char* machine_name(uint16_t m);
+// Indented text of `j`; invalid UTF-8 (a file name, say) becomes U+FFFD instead of throwing.
+std::string dump(const nlohmann::json& j);
 
 }  // namespace elfwrap

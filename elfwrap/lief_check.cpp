@@ -57,3 +57,12 @@ void lief_cross_check(std::span<const std::byte> bytes, const ElfWrapper& w, std
 }
 
 }  // namespace elfwrap
+
+// The entry point elfwrap's CLI finds with dlsym (tools/elfwrap/lief_plugin.cpp) when this file
+// is built as the plugin elfwrap-lief.so: LIEF's start-up (its static initialisers) is then paid
+// only by a command that reads an ELF header.
+extern "C" __attribute__((visibility("default"))) void elfwrap_lief_cross_check(std::span<const std::byte> bytes,
+                                                                                const elfwrap::ElfWrapper& w,
+                                                                                std::vector<elfwrap::Warning>& warns) {
+  elfwrap::lief_cross_check(bytes, w, warns);
+}

@@ -3,6 +3,7 @@
 #include "elfwrap/parse_internal.hpp"
 
 #include "elfwrap/elf_consts.hpp"
+#include "elfwrap/layout.hpp"
 
 namespace elfwrap {
 namespace {
@@ -69,8 +70,6 @@ ElfSegment read_phdr(const ByteView& ph, bool is64) {
   return s;
 }
 
-uint64_t align4(uint64_t v) { return (v + 3) & ~uint64_t{3}; }
-
 // Notes inside one PT_NOTE segment; 4-byte padding of name and desc (as Xen's libelf does).
 Status read_notes(const ByteView& seg, const std::string& path, ElfWrapper& out) {
   uint64_t off = 0;
@@ -80,8 +79,8 @@ Status read_notes(const ByteView& seg, const std::string& path, ElfWrapper& out)
     EW_TRY(auto namesz, need_le<uint32_t>(seg, off, np, "n_namesz"));
     EW_TRY(auto descsz, need_le<uint32_t>(seg, off + 4, np, "n_descsz"));
     EW_TRY(auto type, need_le<uint32_t>(seg, off + 8, np, "n_type"));
-    const uint64_t name_off = off + 12, desc_off = name_off + align4(namesz);
-    if (!seg.contains(name_off, align4(namesz)) || !seg.contains(desc_off, descsz))
+    const uint64_t name_off = off + 12, desc_off = name_off + align_up(namesz, 4);
+    if (!seg.contains(name_off, align_up(namesz, 4)) || !seg.contains(desc_off, descsz))
       return error_at(seg.abs(off), np,
                       "n_namesz " + hex(namesz) + " / n_descsz " + hex(descsz) +
                           " run past the end of the PT_NOTE segment at " + hex(seg.abs(seg.size())));
@@ -105,7 +104,7 @@ Status read_notes(const ByteView& seg, const std::string& path, ElfWrapper& out)
       note.value = v;
     }
     out.notes.push_back(std::move(note));
-    off = desc_off + align4(descsz);  // strictly advances: at least 12 bytes
+    off = desc_off + align_up(descsz, 4);  // strictly advances: at least 12 bytes
   }
   return ok();
 }

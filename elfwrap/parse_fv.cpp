@@ -2,12 +2,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "elfwrap/layout.hpp"
 #include "elfwrap/parse_internal.hpp"
 
 namespace elfwrap {
 namespace {
-
-uint64_t align8(uint64_t v) { return (v + 7) & ~uint64_t{7}; }
 
 VolumeRole role_of(const Volume& fv) {
   if (fv.filesystem == guids::kNvStoreFv) return VolumeRole::nvstore;
@@ -83,31 +82,41 @@ Expected<FfsFile> read_ffs(const ByteView& vol, uint64_t off, const Volume& fv, 
   return f;
 }
 
-// Walks the FFS files of a volume; free space and unrecognised bytes become gaps.
-Status walk_files(const ByteView& vol, const std::string& vpath, Volume& fv, std::vector<Warning>& warns) {
+// Walks the FFS files of a volume; free space and unrecognised bytes become gaps. Every file is
+// checked, but only `budget` files and gaps (shared by the whole image) are kept in the model:
+// an image of a million tiny files is parsed in bounded memory and says what it did not list.
+Status walk_files(const ByteView& vol, const std::string& vpath, Volume& fv, std::vector<Warning>& warns, size_t& budget) {
   const uint8_t erased = (fv.attributes & kFvbErasePolarity) ? 0xff : 0x00;
-  uint64_t off = align8(fv.header_length);
+  auto keep_gap = [&](Gap g) {
+    if (budget == 0) return void(++fv.unlisted_gaps);
+    --budget;
+    fv.gaps.push_back(g);
+  };
+  uint64_t off = align_up(fv.header_length, 8);
   while (off < vol.size()) {
     const uint64_t room = vol.size() - off;
     if (room < 24 && !vol.all_equal(off, room, erased)) {  // a tail too short for a file header
-      fv.gaps.push_back({vol.abs(off), room, false});
+      keep_gap({vol.abs(off), room, false});
       break;
     }
     if (vol.all_equal(off, std::min<uint64_t>(room, 24), erased)) {  // free space up to the next data
       uint64_t q = vol.find_not(off, erased);
       if (q < vol.size()) q &= ~uint64_t{7};  // >= off + 24: the first 24 bytes are erased
-      fv.gaps.push_back({vol.abs(off), q - off, true});
+      keep_gap({vol.abs(off), q - off, true});
       off = q;
       continue;
     }
-    const std::string path = vpath + "/FFS[" + std::to_string(fv.files.size()) + "]";
+    const std::string path = vpath + "/FFS[" + std::to_string(fv.file_count) + "]";
     if (looks_like_fv(vol, off))
       return error_at(vol.abs(0), vpath, "FvLength " + hex(fv.length) + " overlaps the volume at " + hex(vol.abs(off)));
-    if (fv.files.size() >= kMaxFiles) return error_at(vol.abs(off), path, "more than 65536 FFS files");
+    if (fv.file_count >= kMaxFiles) return error_at(vol.abs(off), path, "more than 65536 FFS files");
     EW_TRY(FfsFile f, read_ffs(vol, off, fv, path));
     if (!f.header_checksum_ok)
       warns.push_back({f.offset, path, "FFS header checksum is invalid"});
-    off = align8(off + f.size);
+    off = align_up(off + f.size, 8);
+    ++fv.file_count;
+    if (budget == 0) continue;
+    --budget;
     fv.files.push_back(std::move(f));
   }
   return ok();
@@ -135,7 +144,7 @@ uint64_t find_fv(const ByteView& v, uint64_t from, uint64_t to) {
   return to;
 }
 
-Expected<Volume> parse_volume(const ByteView& img, uint64_t off, size_t index, std::vector<Warning>& warns) {
+Expected<Volume> parse_volume(const ByteView& img, uint64_t off, size_t index, std::vector<Warning>& warns, size_t& budget) {
   const std::string path = "FV[" + std::to_string(index) + "]";
   EW_TRY(ByteView h, need_sub(img, off, kFvHeaderFixed, path, "volume header"));
   Volume fv;
@@ -163,7 +172,7 @@ Expected<Volume> parse_volume(const ByteView& img, uint64_t off, size_t index, s
   const bool ffs = fv.filesystem == guids::kFfs2 || fv.filesystem == guids::kFfs3;
   if (!ffs && fv.role != VolumeRole::nvstore)
     warns.push_back({off + 0x10, path, "unknown FileSystemGuid " + fv.filesystem.str()});
-  if (ffs) EW_CHECK(walk_files(vol, path, fv, warns));
+  if (ffs) EW_CHECK(walk_files(vol, path, fv, warns, budget));
   if (fv.role == VolumeRole::nvstore) {
     const uint64_t inner = find_fv(vol, 8, vol.size());
     if (inner < vol.size())

@@ -2,6 +2,7 @@
 // fault-tolerant-write working block. Layouts from OvmfPkg/VarStore.fdf.inc.
 #include <array>
 
+#include "elfwrap/layout.hpp"
 #include "elfwrap/parse_internal.hpp"
 
 namespace elfwrap {
@@ -26,8 +27,6 @@ namespace {
 constexpr uint16_t kStartId = 0x55aa;
 constexpr uint64_t kStoreHeaderSize = 0x1c, kAuthVarHeader = 0x3c, kPlainVarHeader = 0x20;
 constexpr uint64_t kFtwHeaderSize = 0x20;
-
-uint64_t align4(uint64_t v) { return (v + 3) & ~uint64_t{3}; }
 
 VarState decode_var_state(uint8_t s) {
   if (s == 0x3f) return VarState::added;
@@ -98,7 +97,7 @@ Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, co
     return error_at(var.offset, path, "DataSize " + hex(var.data_size) + " runs past the end of the variable store at " + hex(st.abs(st.size())));
   var.name = read_name(st, name_off, var.name_size);
   var.data_offset = st.abs(data_off);
-  var.end = st.abs(align4(data_off + var.data_size));
+  var.end = st.abs(align_up(data_off + var.data_size, 4));
   return var;
 }
 

@@ -1,6 +1,9 @@
-// The end of the image: which reset vector it carries (FACTS.md §1 "Reset-vector flavors").
+// The end of the image: which reset vector it carries (docs/formats.md, "Reset vectors").
 //  stock OvmfPkg/ResetVector: OVMF GUIDed table, footer GUID at end-0x30, u16 length at end-0x32;
-//  OvmfPkg/XenResetVector:    no table, "VTF\0" at end-0x14, 32-bit PVH entry at end-0x30.
+//  OvmfPkg/XenResetVector:    no table, "VTF\0" at end-0x14, and at end-0x30 its 32-bit PVH
+//                             entry, `jmp xenPVHMain` (Ia16/ResetVectorVtf0.asm): a near or
+//                             short jump back into the image. Padding there (older reset vectors
+//                             without a PVH entry) is not an entry: such an image is "unknown".
 #include "elfwrap/parse_internal.hpp"
 
 namespace elfwrap {
@@ -34,6 +37,25 @@ Status walk_table(const ByteView& img, ResetVector& rv) {
   return ok();
 }
 
+// The jump XenResetVector puts at its PVH entry: E9 rel32 or EB rel8, to code below the entry.
+std::optional<uint64_t> pvh_jump_target(const ByteView& img, uint64_t entry) {
+  const uint8_t op = *img.le<uint8_t>(entry);
+  int64_t rel = 0, len = 0;
+  if (op == 0xe9) {
+    rel = static_cast<int32_t>(*img.le<uint32_t>(entry + 1));
+    len = 5;
+  } else if (op == 0xeb) {
+    rel = static_cast<int8_t>(*img.le<uint8_t>(entry + 1));
+    len = 2;
+  } else {
+    return std::nullopt;
+  }
+  const int64_t target = static_cast<int64_t>(entry) + len + rel;
+  if (target < 0 || static_cast<uint64_t>(target) >= entry || img.all_equal(static_cast<uint64_t>(target), 4, 0xff))
+    return std::nullopt;
+  return static_cast<uint64_t>(target);
+}
+
 }  // namespace
 
 Expected<ResetVector> parse_reset_vector(const ByteView& img) {
@@ -42,12 +64,15 @@ Expected<ResetVector> parse_reset_vector(const ByteView& img) {
   const uint64_t size = img.size();
   Guid footer;
   footer.bytes = *img.array<16>(size - kFooterOff);
+  rv.vtf = img.matches(size - 0x14, std::string_view("VTF\0", 4));
   if (footer == guids::kOvmfTableFooter) {
     rv.flavor = Flavor::stock;
     EW_CHECK(walk_table(img, rv));
-  } else if (img.matches(size - 0x14, std::string_view("VTF\0", 4))) {
-    rv.flavor = Flavor::xen_pvh;
-    rv.pvh_entry_offset = size - 0x30;
+  } else if (rv.vtf) {
+    if (pvh_jump_target(img, size - kFooterOff)) {
+      rv.flavor = Flavor::xen_pvh;
+      rv.pvh_entry_offset = size - kFooterOff;
+    }
   }
   return rv;
 }

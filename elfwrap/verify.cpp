@@ -39,7 +39,7 @@ std::optional<uint64_t> find_entry(const ElfWrapper& w, const ByteView& v, bool 
   return found;
 }
 
-uint64_t align4(uint64_t v, uint64_t) { return (v + 3) & ~uint64_t{3}; }
+uint64_t align4(uint64_t v, uint64_t) { return align_up(v, 4); }
 uint64_t align_by(uint64_t v, uint64_t a) { return a <= 1 ? v : (v + a - 1) / a * a; }
 
 // Common to the PVH loaders: the whole image is loaded and the entry is the firmware's.
@@ -65,24 +65,22 @@ void check_pvh_shape(const Image& img, const ByteView& v, std::optional<uint64_t
   d.notes.push_back("starts the firmware at " + hex(*entry) + " in 32-bit mode (PVH)");
 }
 
-void xen_rules(const Image& img, const ByteView& v, const XenParseFacts* x, Verdict& d) {
+void xen_rules(const Image& img, const ByteView& v, const XenParseFacts* x, const std::string& missing, Verdict& d) {
   const auto entry = find_entry(*img.elf, v, true, true, align4);
   check_pvh_shape(img, v, entry, d);
   const ElfSegment* load = whole_image_load(*img.elf);
   if (load && load->paddr + load->memsz > kMmioHoleStart)
     d.problems.push_back("PT_LOAD ends at " + hex(load->paddr + load->memsz) + ", in the MMIO hole from 0xfc000000: stock Xen 4.17 "
                          "libxc only populates RAM below it and refuses to load there");
-  if (!x) return;
-  if (x->rc != 0 || !x->pvh) {
-    d.problems.push_back("libxenguest's parse (rc " + std::to_string(x->rc) + ") did not find a PVH image: " + x->log_excerpt);
+  if (!x) {
+    if (!missing.empty()) d.notes.push_back("libxenguest's own parse was not run: " + missing);
     return;
   }
-  d.notes.push_back("libxenguest: PVH image, kernel segment " + hex(x->seg_start) + "-" + hex(x->seg_end) +
-                    (x->phys32_entry ? ", PHYS32_ENTRY " + hex(*x->phys32_entry) : ""));
-  if (load && (x->seg_start != load->paddr || x->seg_end != load->paddr + load->memsz))
-    d.problems.push_back("libxenguest would load " + hex(x->seg_start) + "-" + hex(x->seg_end) + ", not the PT_LOAD");
-  if (entry && x->phys32_entry && *x->phys32_entry != *entry)
-    d.problems.push_back("libxenguest reads PHYS32_ENTRY " + hex(*x->phys32_entry) + ", elfwrap reads " + hex(*entry));
+  if (x->rc == 0 && x->pvh)
+    d.notes.push_back("libxenguest: PVH image, kernel segment " + hex(x->seg_start) + "-" + hex(x->seg_end) +
+                      (x->phys32_entry ? ", PHYS32_ENTRY " + hex(*x->phys32_entry) : ""));
+  if (!load) return;
+  for (auto& p : xen_disagreements(*x, load->paddr, load->paddr + load->memsz, entry)) d.problems.push_back(std::move(p));
 }
 
 void qemu_rules(const Image& img, const ByteView& v, Verdict& d) {
@@ -128,13 +126,13 @@ void linux_loader_rules(const Image& img, const ByteView& v, Verdict& d) {
 void hvmloader_rules(const Image& img, Verdict& d) {
   if (img.size % kMiB) {
     d.problems.push_back("size " + hex(img.size) + " is not a whole number of MiB: hvmloader copies it to 4 GiB - " +
-                         hex((img.size + kMiB - 1) / kMiB * kMiB) + ", so it does not end at 4 GiB and the reset vector is missed");
+                         hex(align_up(img.size, kMiB)) + ", so it does not end at 4 GiB and the reset vector is missed");
     d.notes.push_back("hvmloader with our patch (xen-patches/xen-4.17/0003) ends an image of any size at 4 GiB");
   }
-  if (img.reset_vector.flavor == Flavor::unknown)
+  if (!img.reset_vector.vtf)
     d.problems.push_back("no OVMF reset vector at the end of the image (no \"VTF\\0\" at end-0x14)");
   d.entry = 0xfffffff0;
-  d.notes.push_back("copies the whole file (any ELF header included) to " + hex(k4GiB - (img.size + kMiB - 1) / kMiB * kMiB) +
+  d.notes.push_back("copies the whole file (any ELF header included) to " + hex(k4GiB - align_up(img.size, kMiB)) +
                     " and starts at the reset vector 0xfffffff0");
   if (img.elf && !img.elf->notes.empty())
     d.notes.push_back("as OVMF for hvmloader (bios=\"ovmf\", bios_path_override) the file is used raw; as an HVM guest's "
@@ -144,7 +142,38 @@ void hvmloader_rules(const Image& img, Verdict& d) {
 
 }  // namespace
 
-Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes, const XenParseFacts* xen) {
+std::string XenParseFacts::log_tail(size_t lines) const {
+  size_t cut = log.size(), n = 0;
+  while (cut > 0 && n < lines) {
+    const size_t nl = log.rfind('\n', cut - 1);
+    if (nl == std::string::npos) {
+      cut = 0;
+      break;
+    }
+    cut = nl;
+    ++n;
+  }
+  std::string t = log.substr(cut);
+  for (auto& c : t)
+    if (c == '\n') c = ' ';
+  return t;
+}
+
+std::vector<std::string> xen_disagreements(const XenParseFacts& x, uint64_t seg_start, uint64_t seg_end,
+                                           std::optional<uint64_t> entry) {
+  if (x.rc != 0 || !x.pvh)
+    return {"libxenguest's parse (rc " + std::to_string(x.rc) + ") did not find a PVH image:" + x.log_tail()};
+  std::vector<std::string> out;
+  if (x.seg_start != seg_start || x.seg_end != seg_end)
+    out.push_back("libxenguest would load " + hex(x.seg_start) + "-" + hex(x.seg_end) + ", not " + hex(seg_start) + "-" +
+                  hex(seg_end));
+  if (entry && x.phys32_entry && *x.phys32_entry != *entry)
+    out.push_back("libxenguest reads PHYS32_ENTRY " + hex(*x.phys32_entry) + ", elfwrap reads " + hex(*entry));
+  return out;
+}
+
+Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes, const XenParseFacts* xen,
+                   const std::string& xen_missing) {
   Verdict d{l};
   const ByteView v(bytes);
   if (l == Loader::hvmloader) {
@@ -152,7 +181,7 @@ Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes,
   } else if (!img.elf) {
     d.problems.push_back("no ELF header: a raw flash image is not a kernel (wrap it: elfwrap IMAGE -o OUT.elf)");
   } else if (l == Loader::xen) {
-    xen_rules(img, v, xen, d);
+    xen_rules(img, v, xen, xen_missing, d);
   } else if (l == Loader::qemu) {
     qemu_rules(img, v, d);
   } else {

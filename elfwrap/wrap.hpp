@@ -10,13 +10,11 @@
 #include <vector>
 
 #include "elfwrap/image.hpp"
+#include "elfwrap/layout.hpp"
 
 namespace elfwrap {
 
-inline constexpr uint64_t kMiB = 0x100000;
-inline constexpr uint64_t k4GiB = 0x100000000ull;
 inline constexpr uint64_t kPvhDefaultLoad = kMiB;
-inline constexpr uint64_t kMmioHoleStart = 0xfc000000;  // libxl's PVH MMIO hole start
 inline constexpr uint64_t kPvhEntryFromEnd = 0x30;       // OvmfPkg/XenResetVector
 inline constexpr uint64_t kResetVectorFromEnd = 0x10;
 
@@ -59,9 +57,9 @@ struct WrapPlan {
   std::vector<std::string> warnings;
 };
 
-// `img` is the parsed input. Errors carry the offending offset; the driver adds the file name
+// `img` is the parsed `input`. Errors carry the offending offset; the driver adds the file name
 // (errors about the --vars file already carry its name).
-Expected<WrapPlan> plan_wrap(const Image& img, const WrapOptions& opts);
+Expected<WrapPlan> plan_wrap(const Image& img, std::span<const std::byte> input, const WrapOptions& opts);
 std::vector<std::byte> apply_wrap(const WrapPlan& plan, std::span<const std::byte> input);
 // The same output as pieces to write one after the other, without assembling a copy:
 // header, erased bytes (from `erased`, which must hold at least erase_end bytes of 0xff), rest.

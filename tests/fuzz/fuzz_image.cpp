@@ -40,14 +40,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // No LIEF cross-check (the default): LIEF is the second opinion, not the trust boundary; the
   // unit tests exercise it on valid headers. Fuzzing targets our own checked reader.
   const elfwrap::ParseOptions opts;
+  // Rescue parsing (vars list/extract) takes whatever the strict one takes, and more.
+  elfwrap::ParseOptions rescue;
+  rescue.rescue = true;
+  auto rescued = elfwrap::parse_image(bytes, rescue);
+  if (rescued) (void)elfwrap::dump(elfwrap::to_json(*rescued));
   auto img = elfwrap::parse_image(bytes, opts);
   if (!img) return 0;
-  (void)elfwrap::to_json(*img).dump();
+  if (!rescued) fail("rescue", "the strict parse succeeded where the rescue parse failed: " + elfwrap::to_string(rescued.error()));
+  (void)elfwrap::dump(elfwrap::to_json(*img));
   for (auto target : {elfwrap::Target::pvh, elfwrap::Target::hvm}) {
     elfwrap::WrapOptions o;
     o.target = target;
     o.force = true;
-    auto plan = elfwrap::plan_wrap(*img, o);
+    auto plan = elfwrap::plan_wrap(*img, bytes, o);
     if (!plan) continue;
     const auto out = elfwrap::apply_wrap(*plan, bytes);
     const char* what = target == elfwrap::Target::pvh ? "wrap (pvh)" : "wrap (hvm)";

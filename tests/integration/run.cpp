@@ -55,9 +55,11 @@ TempDir::~TempDir() {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out, const std::string& err,
+            const std::vector<std::string>& env = {}) {
   const pid_t pid = ::fork();
   if (pid == 0) {
+    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
     const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int n = ::open("/dev/null", O_RDONLY);
@@ -118,6 +120,41 @@ Result run(const std::vector<std::string>& argv, int timeout_s) {
   r.err = read_text(err);
   return r;
 }
+
+Child::Child(const std::vector<std::string>& argv, const std::vector<std::string>& env)
+    : pid(spawn(argv, dir.path("out"), dir.path("err"), env)) {}
+
+Child::~Child() {
+  if (pid > 0) {
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+}
+
+bool Child::wait_stopped(int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int st = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const pid_t r = ::waitpid(pid, &st, WNOHANG | WUNTRACED);
+    if (r == pid && WIFSTOPPED(st)) return true;
+    if (r == pid) {  // ended without stopping
+      status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      pid = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+int Child::finish() {
+  int st = 0;
+  if (pid > 0 && ::waitpid(pid, &st, 0) == pid) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  pid = -1;
+  return status;
+}
+
+std::string Child::err() const { return read_text(dir.path("err")); }
 
 std::string elfwrap_bin() { return ELFWRAP_BIN; }
 std::string mkfixture_bin() { return MKFIXTURE_BIN; }

@@ -37,6 +37,19 @@ class TempDir {
   std::filesystem::path dir_;
 };
 
+// A program started in the background (its own process group, extra environment variables),
+// for tests that stop it or send it signals. Killed when it goes out of scope.
+struct Child {
+  TempDir dir;  // its stdout and stderr
+  int pid = -1;
+  int status = -1;
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+  ~Child();
+  bool wait_stopped(int timeout_s);  // true once it stopped itself (SIGSTOP)
+  int finish();                      // waits for it; exit status, or 128+signal
+  std::string err() const;
+};
+
 void write_bytes(const std::string& path, const fx::Bytes& b);
 fx::Bytes read_bytes(const std::string& path);
 std::string read_text(const std::string& path);

@@ -65,5 +65,5 @@ TEST_CASE("--help shows examples and --version the version") {
   CHECK(h.out.find("type = \"pvh\"") != std::string::npos);
   const auto v = run({it::elfwrap_bin(), "--version"});
   CHECK(v.status == 0);
-  CHECK(v.out.find("elfwrap 0.1.0") != std::string::npos);
+  CHECK(v.out.find("elfwrap 0.2.0") != std::string::npos);
 }

@@ -238,7 +238,7 @@ TEST_CASE("wrap_pieces writes exactly what apply_wrap assembles, for every kind 
       const Image img = parse_ok(*in);
       WrapOptions o;
       o.elf_class = cls;
-      auto plan = plan_wrap(img, o);
+      auto plan = plan_wrap(img, *in, o);
       REQUIRE(plan);
       const Bytes whole = apply_wrap(*plan, *in);
       const Bytes erased(plan->erase_end, std::byte{0xff});
@@ -289,7 +289,7 @@ TEST_CASE("volumes only at 8-byte aligned offsets, also right after an ELF heade
   WrapOptions o;
   o.force = true;
   o.entry_offset = 0xc8;
-  auto plan = plan_wrap(img, o);
+  auto plan = plan_wrap(img, aligned, o);
   if (!plan) FAIL(to_string(plan.error()));
   const Image again = parse_ok(apply_wrap(*plan, aligned));
   REQUIRE(again.volumes.size() == 1);

@@ -25,7 +25,6 @@ Runner add_inspect(CLI::App& app) {
     } else {
       render_inspect(std::cout, o->image, *img);
     }
-    for (const auto& w : img->warnings) print_warning(o->image, w);
     return (o->strict && !img->warnings.empty()) ? kExitFail : kExitOk;
   };
 }

@@ -45,7 +45,7 @@ Runner add_list(CLI::App& vars) {
   sub->add_flag("--json", a->json, "print as JSON");
   return [a]() {
     std::vector<std::byte> bytes;
-    auto img = load_image(a->image, &bytes);
+    auto img = load_image(a->image, &bytes, /*rescue=*/true);
     if (!img) return kExitFail;
     if (!img->nvstore || !img->nvstore->fv_present)
       return fail(plain_error("no variable store (no NV volume with a store header)"), a->image);
@@ -70,7 +70,7 @@ Runner add_extract(CLI::App& vars) {
   sub->add_option("-o,--output", a->out, "VARS file to write (atomically)")->required();
   return [a]() {
     std::vector<std::byte> bytes;
-    auto img = load_image(a->image, &bytes);
+    auto img = load_image(a->image, &bytes, /*rescue=*/true);
     if (!img) return kExitFail;
     const NvStore* nv = img->nvstore ? &*img->nvstore : nullptr;
     if (!nv || !nv->fv_present || !nv->layout)

@@ -1,35 +1,24 @@
 // elfwrap verify IMAGE [--loader xen|qemu|linux-loader|hvmloader|all] [--json]
 #include "elfwrap/verify.hpp"
-#include "loader/xen_parse.hpp"
+#ifdef ELFWRAP_WITH_XEN
+#include "xencheck/xen_parse.hpp"
+#endif
 #include "tools/elfwrap/driver.hpp"
 
 namespace elfwrap::cli {
 namespace {
 
-XenParseFacts xen_facts(std::span<const std::byte> bytes) {
-  XenParseFacts f;
-  auto r = loader::xen_parse(bytes);
-  if (!r) {
-    f.log_excerpt = to_string(r.error());
-    return f;
-  }
-  f.rc = r->rc;
-  f.pvh = r->pvh;
-  f.seg_start = r->seg_start;
-  f.seg_end = r->seg_end;
-  f.phys32_entry = r->phys32_entry;
-  // The last few lines say why it gave up.
-  std::string log = r->log;
-  size_t cut = log.size(), lines = 0;
-  while (cut > 0 && lines < 3) {
-    cut = log.rfind('\n', cut - 1);
-    if (cut == std::string::npos) { cut = 0; break; }
-    ++lines;
-  }
-  f.log_excerpt = log.substr(cut);
-  for (auto& c : f.log_excerpt)
-    if (c == '\n') c = ' ';
-  return f;
+// libxenguest's own parse, when elfwrap is built with Xen; otherwise why there is none.
+std::optional<XenParseFacts> xen_facts(std::span<const std::byte> bytes, std::string& missing) {
+#ifdef ELFWRAP_WITH_XEN
+  auto r = xencheck::xen_parse(bytes);
+  if (r) return std::move(*r);
+  missing = to_string(r.error());
+#else
+  (void)bytes;
+  missing = "this elfwrap was built without Xen's libraries (ELFWRAP_WITH_XEN=OFF); the rules above are elfwrap's own";
+#endif
+  return std::nullopt;
 }
 
 nlohmann::json verdict_json(const Verdict& v) {
@@ -60,8 +49,9 @@ Runner add_verify(CLI::App& app) {
     std::vector<Verdict> verdicts;
     for (Loader l : loaders) {
       std::optional<XenParseFacts> facts;
-      if (l == Loader::xen && img->elf) facts = xen_facts(bytes);
-      verdicts.push_back(verify_for(l, *img, bytes, facts ? &*facts : nullptr));
+      std::string missing;
+      if (l == Loader::xen && img->elf) facts = xen_facts(bytes, missing);
+      verdicts.push_back(verify_for(l, *img, bytes, facts ? &*facts : nullptr, missing));
     }
     bool all_ok = true;
     for (const auto& v : verdicts) all_ok = all_ok && v.ok();

@@ -2,10 +2,13 @@
 #include "elfwrap/file_io.hpp"
 #include "elfwrap/wrap.hpp"
 #include "tools/elfwrap/driver.hpp"
-#include "tools/elfwrap/numbers.hpp"
+#include "tools/common/numbers.hpp"
 
 namespace elfwrap::cli {
 namespace {
+
+using tools::number_validator;
+using tools::parse_number;
 
 struct WrapArgs {
   std::string image, out, target = "pvh", load, entry, save_vars, vars;
@@ -22,6 +25,19 @@ nlohmann::json plan_json(const WrapArgs& a, const WrapPlan& p) {
           {"header_size", p.header.size()}, {"erased", {{"offset", 0}, {"length", p.erase_end}}},
           {"saved_vars", a.save_vars.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.save_vars)},
           {"discarded_variables", a.save_vars.empty() ? p.discarded_variables : 0}, {"warnings", p.warnings}};
+}
+
+// An output that is one of the inputs under another name would replace it (-o may be the
+// image itself, by design; --save-vars may not: it would replace the image by its NV region).
+Status not_an_input(const std::string& out, const std::vector<std::string>& inputs) {
+  auto oid = file_id(out);
+  if (!oid) return oid.take_error();
+  for (const auto& in : inputs) {
+    if (in.empty()) continue;
+    auto iid = file_id(in);
+    if (iid && *iid == *oid) return plain_error("--save-vars names the input '" + in + "': saving the variables there would replace it");
+  }
+  return ok();
 }
 
 int run_wrap(const WrapArgs& a) {
@@ -42,7 +58,7 @@ int run_wrap(const WrapArgs& a) {
     if (!vars_img) return kExitFail;
     o.vars = VarsInput{a.vars, &*vars_img, vars_bytes};
   }
-  auto plan = plan_wrap(*img, o);
+  auto plan = plan_wrap(*img, bytes, o);
   if (!plan) return fail(plan.take_error(), a.image);
   const std::vector<std::byte> erased(plan->erase_end, std::byte{0xff});
   const auto pieces = wrap_pieces(*plan, bytes, erased);
@@ -51,6 +67,7 @@ int run_wrap(const WrapArgs& a) {
   if (!a.save_vars.empty()) {
     saved = nv_region_before(*plan, bytes);
     if (saved.empty()) return fail(plain_error("there is no variable store to save (--save-vars)"), a.image);
+    if (auto st = not_an_input(a.save_vars, {a.image, a.vars}); !st) return fail(st.take_error(), a.save_vars);
     files.push_back({a.save_vars, {saved}});
   }
   files.push_back({a.out, pieces});

@@ -9,6 +9,7 @@
 
 #include "elfwrap/error.hpp"
 #include "elfwrap/image.hpp"
+#include "elfwrap/json.hpp"
 
 namespace elfwrap::cli {
 
@@ -19,7 +20,7 @@ inline void print_error(const Error& e) { std::cerr << "elfwrap: error: " << to_
 inline void print_warning(const std::string& file, const Warning& w) {
   std::cerr << "elfwrap: warning: '" << file << "': " << to_string(w) << "\n";
 }
-inline void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+inline void print_json(const nlohmann::json& j) { std::cout << dump(j) << "\n"; }
 // Prints an error (naming `file` unless it already names one) and returns the failure status.
 inline int fail(Error e, const std::string& file) {
   if (e.file.empty()) e.file = file;
@@ -27,8 +28,9 @@ inline int fail(Error e, const std::string& file) {
   return kExitFail;
 }
 
-// Reads and parses an image; on failure prints the error and returns nullopt.
-std::optional<Image> load_image(const std::string& path, std::vector<std::byte>* bytes_out = nullptr);
+// Reads and parses an image and prints its warnings; on failure prints the error and returns
+// nullopt. `rescue`: faults outside the NV store are warnings (vars list/extract).
+std::optional<Image> load_image(const std::string& path, std::vector<std::byte>* bytes_out = nullptr, bool rescue = false);
 
 // Each command adds its subcommand and sets `run` to what it does when selected.
 using Runner = std::function<int()>;

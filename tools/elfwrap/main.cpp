@@ -3,24 +3,28 @@
 #include <string_view>
 #include <vector>
 
-#include "elfwrap/lief_check.hpp"
 #include "elfwrap/file_io.hpp"
 #include "elfwrap/image.hpp"
 #include "tools/elfwrap/driver.hpp"
+#include "tools/elfwrap/lief_plugin.hpp"
 
 namespace elfwrap::cli {
 
-std::optional<Image> load_image(const std::string& path, std::vector<std::byte>* bytes_out) {
+std::optional<Image> load_image(const std::string& path, std::vector<std::byte>* bytes_out, bool rescue) {
   auto bytes = read_file(path);
   if (!bytes) {
     print_error(bytes.error());
     return std::nullopt;
   }
-  auto img = parse_image(*bytes, {&lief_cross_check});  // the CLI always takes LIEF's second opinion
+  ParseOptions opts;
+  opts.elf_cross_check = &lazy_lief_cross_check;  // LIEF's second opinion, loaded when there is an ELF header
+  opts.rescue = rescue;
+  auto img = parse_image(*bytes, opts);
   if (!img) {
     print_error(with_file(img.error(), path));
     return std::nullopt;
   }
+  for (const auto& w : img->warnings) print_warning(path, w);  // every command shows them
   if (bytes_out) *bytes_out = std::move(*bytes);
   return std::move(img).value();
 }

@@ -48,6 +48,8 @@ void render_volume(std::ostream& out, size_t i, const Volume& fv) {
         << (f.header_checksum_ok ? "" : " BAD-CHECKSUM") << "\n";
   for (const auto& g : fv.gaps)
     out << "  " << (g.erased ? "free " : "unrecognised ") << range(g.offset, g.length) << "\n";
+  if (fv.unlisted_files() || fv.unlisted_gaps)
+    out << "  ... " << fv.unlisted_files() << " more file(s) and " << fv.unlisted_gaps << " gap(s), checked, not listed\n";
 }
 
 void render_nvstore(std::ostream& out, const NvStore& nv) {
@@ -87,7 +89,6 @@ void render_inspect(std::ostream& out, const std::string& file, const Image& img
   out << "\n";
   for (const auto& e : rv.guided_table)
     out << "  GUIDed table entry " << hex(e.offset) << " len " << e.length << " " << guid_label(e.guid) << "\n";
-  for (const auto& w : img.warnings) out << "warning: " << to_string(w) << "\n";
 }
 
 }  // namespace elfwrap::cli

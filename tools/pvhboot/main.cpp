@@ -1,28 +1,30 @@
 // pvhboot: boot a PVH kernel (e.g. an elfwrap-wrapped OvmfXen) without xl, watch its console,
-// judge it, and always destroy the domain. The engine of boot smoke jobs.
+// judge it, and always destroy the domain. The engine of boot smoke jobs. Thin driver: options,
+// calling the loader library, rendering, exit codes.
 //   pvhboot plan IMAGE --memory MIB [--json]         (no hypervisor: libxenguest's dummy parse)
 //   pvhboot run IMAGE --memory MIB [--expect RE]...  (dom0 of a real Xen)
+//   pvhboot reap                                     (destroy domains whose pvhboot was killed)
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <regex>
-#include <span>
-#include <sstream>
-#include <utility>
+#include <optional>
 
-#include "elfwrap/elf_consts.hpp"
 #include "elfwrap/file_io.hpp"
 #include "elfwrap/image.hpp"
-#include "loader/plan.hpp"
+#include "elfwrap/json.hpp"
+#include "loader/boot_plan.hpp"
+#include "loader/judge.hpp"
+#include "loader/owner.hpp"
 #include "loader/xen_backend.hpp"
-#include "loader/xen_parse.hpp"
+#include "tools/common/junit.hpp"
+#include "tools/common/numbers.hpp"
+#include "xencheck/xen_parse.hpp"
 
 namespace {
 
@@ -32,9 +34,7 @@ volatile std::sig_atomic_t g_signal = 0;
 const auto g_start = std::chrono::steady_clock::now();  // process start, for the timings
 
 struct Args {
-  std::string image, cmdline, console_log, junit, name;
-  uint64_t memory = 0;
-  unsigned vcpus = 1;
+  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir;
   std::vector<std::string> modules, expect, fail_on;
   double timeout = 60;
   bool json = false;
@@ -45,178 +45,168 @@ int fail(const std::string& msg) {
   return kFail;
 }
 
-// The image is mapped, not read: pvhboot looks at its headers (and copies PT_LOADs into a hole
-// window); libxc reads the file itself. Reading it whole cost a page fault per page, which in a
-// nested PV dom0 was tens of milliseconds before the build could start.
-struct Prepared {
-  loader::Plan plan;
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(); }
+
+// The inputs, mapped (only the pages looked at are read) and kept for the plan's spans.
+struct Inputs {
   elfwrap::MappedFile image;
-  std::vector<loader::LoadSegment> segments;
+  std::vector<elfwrap::MappedFile> modules;
 };
 
-// Reads the image, checks it is a PVH kernel, and computes the plan.
-elfwrap::Expected<Prepared> plan_for(const Args& a) {
-  auto file = elfwrap::MappedFile::open(a.image);
-  if (!file) return file.take_error();
-  const auto bytes = file->bytes();
-  // Only the ELF headers matter here (any PVH kernel boots, not only firmware images), read by
-  // the same checked reader as elfwrap's.
-  const bool is_elf = elfwrap::looks_like_elf(bytes);
-  std::vector<elfwrap::Warning> warnings;
-  auto elf = is_elf ? elfwrap::parse_elf(bytes, warnings) : elfwrap::Expected<elfwrap::ElfWrapper>(elfwrap::ElfWrapper{});
-  if (!elf) return elfwrap::with_file(elf.take_error(), a.image);
-  if (!is_elf || !elf->phys32_entry())
-    return elfwrap::plain_error("'" + a.image + "': not a PVH kernel (no ELF header with a Xen PHYS32_ENTRY note); wrap it with elfwrap");
-  loader::PlanInput in;
-  in.image_name = a.image;
-  std::vector<loader::LoadSegment> segments;
-  for (const auto& s : elf->segments)
-    if (s.type == elfwrap::elf::kPtLoad && s.memsz) {
-      in.load_start = segments.empty() ? s.paddr : std::min(in.load_start, s.paddr);  // 0 is an address too
-      in.load_end = std::max(in.load_end, s.paddr + s.memsz);
-      segments.push_back({s.paddr, s.offset, s.filesz, s.memsz});
-    }
-  in.entry = *elf->phys32_entry();
-  in.memory_mib = a.memory;
-  in.vcpus = a.vcpus;
-  in.cmdline = a.cmdline;
-  for (const auto& m : a.modules) {  // their sizes; libxc reads them
+struct Planned {
+  Inputs inputs;
+  loader::BootPlan plan;
+};
+
+elfwrap::Expected<Planned> make_plan(const Args& a) {
+  auto img = elfwrap::MappedFile::open(a.image);
+  if (!img) return img.take_error();
+  Inputs in{std::move(*img), {}};
+  loader::BootConfig c;
+  c.image_name = a.image;
+  c.memory_mib = *tools::parse_number(a.memory);  // the option validator accepted it
+  c.vcpus = static_cast<unsigned>(std::min<uint64_t>(*tools::parse_number(a.vcpus), 1u << 16));
+  c.cmdline = a.cmdline;
+  for (const auto& m : a.modules) {
     auto mf = elfwrap::MappedFile::open(m);
     if (!mf) return mf.take_error();
-    in.modules.emplace_back(m, mf->bytes().size());
+    in.modules.push_back(std::move(*mf));
   }
-  auto plan = loader::make_plan(in);
+  for (size_t k = 0; k < a.modules.size(); ++k) c.modules.push_back({a.modules[k], in.modules[k].bytes()});
+  // Only the ELF headers matter (any PVH kernel boots, not only firmware images), read by the
+  // same checked reader as elfwrap's.
+  std::vector<elfwrap::Warning> warnings;
+  const auto bytes = in.image.bytes();
+  if (!elfwrap::looks_like_elf(bytes))
+    return elfwrap::plain_error("'" + a.image + "': not a PVH kernel (no ELF header); wrap a firmware image with elfwrap");
+  auto elf = elfwrap::parse_elf(bytes, warnings);
+  if (!elf) return elfwrap::with_file(elf.take_error(), a.image);
+  auto plan = loader::make_boot_plan(*elf, bytes, c);
   if (!plan) return plan.take_error();
-  return Prepared{std::move(*plan), std::move(*file), std::move(segments)};
+  return Planned{std::move(in), std::move(*plan)};
+}
+
+// libxenguest's own parse of what libxc will load, against the plan; problems, and its JSON.
+std::vector<std::string> xen_check(const loader::BootPlan& p, nlohmann::json& j) {
+  std::vector<std::string> problems;
+  auto check = [&](std::span<const std::byte> bytes, uint64_t start, uint64_t end, std::optional<uint64_t> entry, const char* key) {
+    auto x = xencheck::xen_parse(bytes);
+    if (!x) {
+      problems.push_back(elfwrap::to_string(x.error()));
+      j[key] = nullptr;
+      return;
+    }
+    for (auto& d : elfwrap::xen_disagreements(*x, start, end, entry)) problems.push_back(key + std::string(": ") + d);
+    j[key] = {{"rc", x->rc}, {"pvh", x->pvh}, {"seg_start", x->seg_start}, {"seg_end", x->seg_end},
+              {"phys32_entry", x->phys32_entry ? nlohmann::json(*x->phys32_entry) : nlohmann::json(nullptr)}};
+  };
+  check(p.image, p.load_start, p.load_end, p.entry, "libxenguest");
+  if (p.hole_window) {  // what libxc really loads: the entry stub, a PVH image at 1 MiB
+    check(p.stub, loader::kStubAddress, loader::kStubAddress + p.stub.size(), std::nullopt, "entry_stub");
+    j["entry_stub"]["jumps_to"] = p.entry;
+  }
+  return problems;
+}
+
+void render_plan(std::ostream& out, const Args& a, const loader::BootPlan& p, const nlohmann::json& j) {
+  out << a.image << ": PVH entry " << hex(p.entry) << ", " << p.vcpus << " vCPU(s), " << (p.memory_bytes >> 20) << " MiB\n  memory map:\n";
+  for (const auto& e : p.e820)
+    out << "    " << hex(e.addr) << "-" << hex(e.addr + e.size) << " "
+        << (e.type == loader::kE820Ram ? "RAM" : e.type == loader::kE820Acpi ? "ACPI" : "reserved") << "\n";
+  out << "  placements:\n";
+  for (const auto& pl : p.placements) out << "    " << hex(pl.start) << "-" << hex(pl.end) << " " << pl.what << "\n";
+  const auto& x = j["libxenguest"];
+  const bool agree = x.is_object() && x["rc"] == 0 && x["pvh"] == true;
+  out << "  libxenguest (dummy parse): "
+      << (agree ? "PVH image, kernel segment " + hex(x["seg_start"]) + "-" + hex(x["seg_end"]) : std::string("does not agree")) << "\n";
+  if (p.hole_window) {
+    const auto& s = j["entry_stub"];
+    const bool stub_ok = s.is_object() && s["rc"] == 0 && s["pvh"] == true && s["phys32_entry"].is_number();
+    out << "  image in the MMIO hole: pvhboot populates " << hex(p.hole_window->start) << "-" << hex(p.hole_window->end)
+        << " and copies it there; libxc loads the entry stub (dummy parse: "
+        << (stub_ok ? "PVH image, kernel segment " + hex(s["seg_start"]) + "-" + hex(s["seg_end"]) + ", PHYS32_ENTRY " +
+                          hex(s["phys32_entry"]) + ", jumps to " + hex(p.entry)
+                    : std::string("does not parse"))
+        << ")\n";
+  }
 }
 
 int run_plan(const Args& a) {
-  auto prep = plan_for(a);
-  if (!prep) return fail(elfwrap::to_string(prep.error()));
-  const loader::Plan* plan = &prep->plan;
-  auto xp = loader::xen_parse(prep->image.bytes());
-  nlohmann::json j = loader::to_json(*plan);
+  auto planned = make_plan(a);
+  if (!planned) return fail(elfwrap::to_string(planned.error()));
+  const loader::BootPlan& p = planned->plan;
+  nlohmann::json j = loader::to_json(p);
   j["image"] = a.image;
-  j["libxenguest"] = xp ? nlohmann::json{{"rc", xp->rc}, {"pvh", xp->pvh}, {"seg_start", xp->seg_start}, {"seg_end", xp->seg_end}}
-                        : nlohmann::json(nullptr);
-  bool ok = xp && xp->rc == 0 && xp->pvh && xp->seg_start == plan->placements[0].start && xp->seg_end == plan->placements[0].end;
-  std::string stub_text;
-  if (plan->hole_window) {
-    // What libxc will really load: the entry stub, which must parse as a PVH image at 1 MiB.
-    const auto stub = loader::entry_stub(static_cast<uint32_t>(plan->entry));
-    auto sp = loader::xen_parse(stub);
-    const bool stub_ok = sp && sp->rc == 0 && sp->pvh && sp->seg_start == loader::kStubAddress && sp->phys32_entry;
-    j["entry_stub"] = sp ? nlohmann::json{{"rc", sp->rc}, {"pvh", sp->pvh}, {"seg_start", sp->seg_start}, {"seg_end", sp->seg_end},
-                                          {"phys32_entry", sp->phys32_entry ? nlohmann::json(*sp->phys32_entry) : nlohmann::json(nullptr)},
-                                          {"jumps_to", plan->entry}}
-                         : nlohmann::json(nullptr);
-    stub_text = stub_ok ? "PVH image, kernel segment " + hex(sp->seg_start) + "-" + hex(sp->seg_end) + ", PHYS32_ENTRY " + hex(*sp->phys32_entry) +
-                              ", jumps to " + hex(plan->entry)
-                        : "does not parse";
-    ok = ok && stub_ok;
-  }
-  if (a.json) {
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::cout << a.image << ": PVH entry " << hex(plan->entry) << ", " << plan->vcpus << " vCPU(s), "
-              << (plan->memory_bytes >> 20) << " MiB\n  memory map:\n";
-    for (const auto& e : plan->e820)
-      std::cout << "    " << hex(e.addr) << "-" << hex(e.addr + e.size) << " " << (e.type == loader::kE820Ram ? "RAM" : "reserved") << "\n";
-    std::cout << "  placements:\n";
-    for (const auto& p : plan->placements) std::cout << "    " << hex(p.start) << "-" << hex(p.end) << " " << p.what << "\n";
-    const bool image_ok = xp && xp->rc == 0 && xp->pvh;
-    std::cout << "  libxenguest (dummy parse): " << (image_ok ? "PVH image, kernel segment " + hex(xp->seg_start) + "-" + hex(xp->seg_end) : "does not agree") << "\n";
-    if (plan->hole_window)
-      std::cout << "  image in the MMIO hole: pvhboot populates " << hex(plan->hole_window->start) << "-" << hex(plan->hole_window->end)
-                << " and copies it there; libxc loads the entry stub (dummy parse: " << stub_text << ")\n";
-  }
-  if (!ok) return fail("libxenguest's parse does not find this PVH image at its PT_LOAD");
-  return kOk;
+  const auto problems = xen_check(p, j);
+  if (a.json) std::cout << elfwrap::dump(j) << "\n";
+  else render_plan(std::cout, a, p, j);
+  for (const auto& pr : problems) std::cerr << "pvhboot: error: " << pr << "\n";
+  return problems.empty() ? kOk : fail("libxenguest's parse does not agree with the plan");
 }
 
-struct Watch {
-  std::vector<std::regex> expect, fail_on;
-  std::vector<double> seen_at;  // per expect, -1 until seen
-  std::string failed_line;
-  double first_output = -1;
-  bool done() const {
-    for (double t : seen_at)
-      if (t < 0) return false;
-    return true;
+// Destroys the domains of pvhboot processes that are gone; returns how many, printing each.
+int reap(const std::string& dir, std::ostream& out) {
+  int n = 0;
+  for (auto& o : loader::find_orphans(dir)) {
+    auto r = loader::destroy_if_handle(o.info.domid, o.info.handle);
+    if (!r) {
+      std::cerr << "pvhboot: warning: domain " << o.info.domid << " ('" << o.info.name << "'): " << elfwrap::to_string(r.error()) << "\n";
+      continue;  // the record stays: another reap may do better
+    }
+    out << "pvhboot: " << (*r ? "destroyed" : "found gone") << " domain " << o.info.domid << " ('" << o.info.name
+        << "') of pvhboot pid " << o.info.pid << ", which is no longer running\n";
+    n += *r ? 1 : 0;
+    loader::forget(o);
   }
-};
-
-void write_junit(const std::string& path, const std::string& name, bool ok, const std::string& reason, double t, const std::string& log) {
-  auto esc = [](const std::string& s) {
-    std::string o;
-    for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
-    return o;
-  };
-  std::ofstream f(path);
-  f << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"pvhboot\" tests=\"1\" failures=\"" << (ok ? 0 : 1)
-    << "\">\n  <testcase classname=\"pvhboot\" name=\"" << esc(name) << "\" time=\"" << t << "\">";
-  if (!ok) f << "<failure message=\"" << esc(reason) << "\">" << esc(log) << "</failure>";
-  f << "</testcase>\n</testsuite>\n";
+  return n;
 }
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(); }
-
-// One console line: log it with a timestamp and match it against --expect / --fail-on.
-void on_line(Watch& w, std::ostream& log, std::ostringstream& tail, const std::string& src, const std::string& line) {
-  const double t = now();
-  if (w.first_output < 0) w.first_output = t;
-  char stamp[32];
-  std::snprintf(stamp, sizeof stamp, "[%8.3f] %-7s| ", t, src.c_str());
-  log << stamp << line << std::endl;
-  tail << stamp << line << "\n";
-  for (size_t i = 0; i < w.expect.size(); ++i)
-    if (w.seen_at[i] < 0 && std::regex_search(line, w.expect[i])) w.seen_at[i] = t;
-  for (const auto& f : w.fail_on)
-    if (w.failed_line.empty() && std::regex_search(line, f)) w.failed_line = line;
+// Runs the domain until the judge decides; console lines go to `log`.
+void watch(loader::Domain& dom, loader::Judge& judge, std::ostream& log) {
+  while (!judge.done()) {
+    if (g_signal) {
+      judge.interrupted(g_signal);
+      break;
+    }
+    const auto r = dom.poll(
+        [&](const std::string& src, const std::string& line) {
+          const double t = now();
+          char stamp[32];
+          std::snprintf(stamp, sizeof stamp, "[%8.3f] %-7s| ", t, src.c_str());
+          log << stamp << line << std::endl;
+          judge.line(src, line, t);
+        },
+        100);
+    if (!r.broken_ring.empty()) judge.broken(r.broken_ring);
+    if (!r.alive) judge.domain_stopped(r.how);
+    judge.tick(now());
+  }
 }
 
-// Watches the running domain until the verdict is known. With --expect: done when every
-// expected line appeared. Without: the guest must keep running (no fail-on line) until --timeout.
-// Returns the reason for failure, empty on success.
-std::string watch(loader::Domain& dom, Watch& w, const Args& a, std::ostream& log, std::ostringstream& tail) {
-  const bool watch_only = w.expect.empty();
-  bool running = true;
-  while (watch_only || !w.done()) {
-    if (g_signal) return std::string("interrupted by signal ") + std::to_string(g_signal);
-    if (now() > a.timeout)
-      return watch_only ? std::string() : "timeout after " + std::to_string(static_cast<int>(a.timeout)) + " s";
-    if (!running) return "the domain stopped (shut down or crashed)";
-    running = dom.poll([&](const std::string& src, const std::string& line) { on_line(w, log, tail, src, line); }, 100);
-    if (!w.failed_line.empty()) return "forbidden line: " + w.failed_line;
-  }
-  return {};
-}
-
-elfwrap::Expected<Watch> make_watch(const Args& a) {
-  Watch w;
-  try {
-    for (const auto& r : a.expect) w.expect.emplace_back(r);
-    for (const auto& r : a.fail_on) w.fail_on.emplace_back(r);
-  } catch (const std::regex_error& e) {
-    return elfwrap::plain_error(std::string("bad regular expression: ") + e.what());
-  }
-  w.seen_at.assign(w.expect.size(), -1);
-  return w;
+nlohmann::json run_json(const Args& a, const loader::Domain& dom, const loader::Judge& judge, double unpaused, double unpaused_boottime,
+                        bool destroyed) {
+  nlohmann::json j = {{"image", a.image}, {"domid", dom.domid()}, {"ok", judge.outcome() == loader::Outcome::pass},
+                      {"reason", judge.reason()}, {"created_s", dom.times().created_s}, {"built_s", dom.times().built_s},
+                      {"ready_s", dom.times().ready_s}, {"unpaused_s", unpaused}, {"unpaused_boottime_s", unpaused_boottime},
+                      {"first_output_s", judge.first_output()}, {"xenstore", dom.xenstore_registered()}, {"destroyed", destroyed}};
+  j["expect"] = nlohmann::json::array();
+  for (const auto& s : judge.expected()) j["expect"].push_back({{"regex", s.regex}, {"seen_s", s.at}});
+  return j;
 }
 
 int run_boot(const Args& a) {
-  auto prep = plan_for(a);
-  if (!prep) return fail(elfwrap::to_string(prep.error()));
-  auto w = make_watch(a);
-  if (!w) {
-    std::cerr << "pvhboot: error: " << elfwrap::to_string(w.error()) << "\n";
+  auto planned = make_plan(a);
+  if (!planned) return fail(elfwrap::to_string(planned.error()));
+  auto judge = loader::Judge::make(a.expect, a.fail_on, a.timeout);
+  if (!judge) {
+    std::cerr << "pvhboot: error: " << elfwrap::to_string(judge.error()) << "\n";
     return kUsage;
   }
+  reap(a.owner_dir, std::cerr);  // the leftovers of killed runs, before we add ours
   std::signal(SIGINT, [](int s) { g_signal = s; });
   std::signal(SIGTERM, [](int s) { g_signal = s; });
-  loader::BuildRequest req{prep->plan, a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name, a.image, a.modules, a.cmdline,
-                           prep->image.bytes(), std::move(prep->segments)};
-  auto dom = loader::Domain::build(req);  // destroys what it created if it fails
+  const std::string name = a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name;
+  auto dom = loader::Domain::build(planned->plan, {name, a.owner_dir});  // destroys what it created if it fails
   if (!dom) return fail("building the domain: " + elfwrap::to_string(dom.error()));
   const double unpaused = now();
   // The same instant on CLOCK_BOOTTIME (what /proc/uptime shows): a caller that noted the time
@@ -227,20 +217,30 @@ int run_boot(const Args& a) {
   std::ofstream clog;
   if (!a.console_log.empty()) clog.open(a.console_log);
   std::ostringstream tail;
-  const std::string reason = watch(**dom, *w, a, clog.is_open() ? static_cast<std::ostream&>(clog) : std::cout, tail);
-  const uint32_t domid = (*dom)->domid();
+  struct Tee : std::streambuf {
+    std::ostream &a, &b;
+    Tee(std::ostream& x, std::ostream& y) : a(x), b(y) {}
+    int overflow(int c) override { a.put(static_cast<char>(c)); b.put(static_cast<char>(c)); return c; }
+  } tee(clog.is_open() ? static_cast<std::ostream&>(clog) : std::cerr, tail);
+  std::ostream log(&tee);
+  watch(**dom, *judge, log);
+  log.flush();
   const bool destroyed = (*dom)->destroy();
-  const bool ok = reason.empty();
-  nlohmann::json j = {{"image", a.image}, {"domid", domid}, {"ok", ok}, {"reason", reason},
-                      {"created_s", (*dom)->times().created_s}, {"built_s", (*dom)->times().built_s}, {"ready_s", (*dom)->times().ready_s}, {"unpaused_s", unpaused}, {"unpaused_boottime_s", unpaused_boottime}, {"first_output_s", w->first_output},
-                      {"xenstore", (*dom)->xenstore_registered()}, {"destroyed", destroyed}};
-  j["expect"] = nlohmann::json::array();
-  for (size_t i = 0; i < a.expect.size(); ++i) j["expect"].push_back({{"regex", a.expect[i]}, {"seen_s", w->seen_at[i]}});
-  if (!a.junit.empty()) write_junit(a.junit, a.image, ok, reason, now(), tail.str());
-  if (a.json) std::cout << j.dump(2) << "\n";
-  else std::cerr << "pvhboot: domain " << domid << " " << (ok ? "passed" : "FAILED: " + reason) << "; unpaused after "
-                 << unpaused << " s; destroyed\n";
-  return ok ? kOk : kFail;
+  const bool ok = judge->outcome() == loader::Outcome::pass;
+  if (!a.junit.empty()) tools::write_junit(a.junit, "pvhboot", {{a.image, ok, judge->reason(), now(), tail.str()}});
+  if (a.json) std::cout << elfwrap::dump(run_json(a, **dom, *judge, unpaused, unpaused_boottime, destroyed)) << "\n";
+  else std::cerr << "pvhboot: domain " << (*dom)->domid() << " " << (ok ? "passed" : "FAILED: " + judge->reason()) << "; unpaused after "
+                 << unpaused << " s; " << (destroyed ? "destroyed" : "NOT destroyed") << "\n";
+  return ok && destroyed ? kOk : kFail;
+}
+
+void add_common(CLI::App* s, Args& a) {
+  s->add_option("IMAGE", a.image, "PVH kernel (ELF with a Xen PHYS32_ENTRY note)")->required();
+  s->add_option("--memory", a.memory, "guest memory in MiB")->required()->check(tools::number_validator());
+  s->add_option("--vcpus", a.vcpus, "vCPUs (default 1)")->check(tools::number_validator());
+  s->add_option("--cmdline", a.cmdline, "command line passed in start_info");
+  s->add_option("--module", a.modules, "module passed in start_info (repeatable)");
+  s->add_flag("--json", a.json, "print the result as JSON (only JSON on stdout)");
 }
 
 }  // namespace
@@ -249,29 +249,26 @@ int main(int argc, char** argv) {
   CLI::App app{"pvhboot: create a PVH domain from a kernel image, watch its console, judge it, destroy it"};
   app.footer("Examples:\n  pvhboot plan ovmf-pvh.elf --memory 256\n"
              "  pvhboot run ovmf-pvh.elf --memory 256 --expect 'UEFI Interactive Shell' --timeout 60\n"
+             "  pvhboot reap\n"
              "Exit status: 0 every expected line appeared and no fail-on line did; 1 otherwise; 2 usage.");
-  app.set_version_flag("--version", "pvhboot 0.1.0");
+  app.set_version_flag("--version", "pvhboot 0.2.0");
   app.require_subcommand(1);
   Args a;
-  auto common = [&](CLI::App* s) {
-    s->add_option("IMAGE", a.image, "PVH kernel (ELF with a Xen PHYS32_ENTRY note)")->required();
-    s->add_option("--memory", a.memory, "guest memory in MiB")->required();
-    s->add_option("--vcpus", a.vcpus, "vCPUs (default 1)");
-    s->add_option("--cmdline", a.cmdline, "command line passed in start_info");
-    s->add_option("--module", a.modules, "module passed in start_info (repeatable)");
-    s->add_flag("--json", a.json, "print the result as JSON");
-  };
   CLI::App* plan = app.add_subcommand("plan", "Print the guest layout (no hypervisor needed)");
-  common(plan);
+  add_common(plan, a);
   CLI::App* run = app.add_subcommand("run", "Boot it on Xen (dom0), watch, judge, destroy");
-  common(run);
-  run->add_option("--expect", a.expect, "regex that must appear on the console (repeatable); without any, the guest "
-                                        "must keep running until --timeout");
-  run->add_option("--fail-on", a.fail_on, "regex that must not appear (repeatable)");
-  run->add_option("--timeout", a.timeout, "seconds (default 60)");
-  run->add_option("--console-log", a.console_log, "write the timestamped console log here");
+  add_common(run, a);
+  run->add_option("--expect", a.expect,
+                  "extended regex (as grep -E) that must appear on the console (repeatable); without any, the guest "
+                  "must keep running until --timeout");
+  run->add_option("--fail-on", a.fail_on, "extended regex that must not appear (repeatable)");
+  run->add_option("--timeout", a.timeout, "seconds (default 60)")->check(CLI::PositiveNumber);
+  run->add_option("--console-log", a.console_log, "write the timestamped console log here (default: stderr)");
   run->add_option("--junit", a.junit, "write a JUnit XML result here");
   run->add_option("--name", a.name, "domain name (default pvhboot-PID)");
+  run->add_option("--owner-dir", a.owner_dir, "where the owner records of running domains are kept (default /run/pvhboot)");
+  CLI::App* reap_cmd = app.add_subcommand("reap", "Destroy the domains of pvhboot runs that were killed (SIGKILL, crash)");
+  reap_cmd->add_option("--owner-dir", a.owner_dir, "where the owner records are kept (default /run/pvhboot)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -281,6 +278,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "pvhboot: error: " << e.what() << "\n";
     return kUsage;
+  }
+  if (reap_cmd->parsed()) {
+    reap(a.owner_dir, std::cout);
+    return kOk;
   }
   return plan->parsed() ? run_plan(a) : run_boot(a);
 }

@@ -1,4 +1,4 @@
-#include "loader/xen_parse.hpp"
+#include "xencheck/xen_parse.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +11,7 @@ extern "C" {
 #include <xentoollog.h>
 }
 
-namespace loader {
+namespace xencheck {
 namespace {
 
 // Captures libxenguest's log in memory.
@@ -35,7 +35,7 @@ struct Log {
   }
 };
 
-void fill_result(XenParse& r, struct xc_dom_image* dom, const std::string& log) {
+void fill_result(elfwrap::XenParseFacts& r, struct xc_dom_image* dom, const std::string& log) {
   r.log = log;
   r.pvh = log.find("Found PVH image") != std::string::npos;
   if (dom->guest_type) r.guest_type = dom->guest_type;
@@ -48,7 +48,7 @@ void fill_result(XenParse& r, struct xc_dom_image* dom, const std::string& log) 
 
 }  // namespace
 
-elfwrap::Expected<XenParse> xen_parse(std::span<const std::byte> image) {
+elfwrap::Expected<elfwrap::XenParseFacts> xen_parse(std::span<const std::byte> image) {
   Log log;
   if (!log.lg) return elfwrap::plain_error("cannot create a log for libxenguest");
   auto* logger = reinterpret_cast<xentoollog_logger*>(log.lg);
@@ -59,10 +59,10 @@ elfwrap::Expected<XenParse> xen_parse(std::span<const std::byte> image) {
     xc_interface_close(xch);
     return elfwrap::plain_error("xc_dom_allocate failed");
   }
-  // What libxl sets for a PVH guest; without the caps the compat check fails (FACTS.md §3).
+  // What libxl sets for a PVH guest; without the caps the compat check fails (docs/xen-layout.md).
   dom->container_type = xc_dom_image::XC_DOM_HVM_CONTAINER;
   std::snprintf(dom->xen_caps, sizeof dom->xen_caps, "%s", "hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64");
-  XenParse r;
+  elfwrap::XenParseFacts r;
   r.rc = xc_dom_kernel_mem(dom, image.data(), image.size());
   if (r.rc == 0) r.rc = xc_dom_parse_image(dom);
   fill_result(r, dom, log.text());
@@ -71,4 +71,4 @@ elfwrap::Expected<XenParse> xen_parse(std::span<const std::byte> image) {
   return r;
 }
 
-}  // namespace loader
+}  // namespace xencheck

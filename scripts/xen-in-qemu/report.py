@@ -1,20 +1,32 @@
 #!/usr/bin/env python3
-"""Turns the harness's serial log into junit.xml, summary.json and report.txt.
+"""Turns the harness's serial log into the flight's results:
 
-report.py SERIAL_LOG RESULTS_DIR --qemu-status N   (exit 0 when every job passed, none left)
+  junit.xml      one testcase per job (GitLab's artifacts:reports:junit)
+  summary.json   per job: verdict, reason, timings, load factor; the benchmark; the problems
+  report.txt     the same as text (what scripts/test.sh prints)
+  report.html    one row per job: verdict, reason, a timeline bar (inline SVG), its console log
+  consoles/      NAME.log: each job's whole console
+
+report.py SERIAL_LOG RESULTS_DIR --qemu-status N [--host-results FILE]
+Exit 0 when every job passed and no domain was left.
 """
 import argparse
+import html
 import json
+import os
 import re
+import statistics
 import sys
 from xml.sax.saxutils import escape, quoteattr
 
 RESULT = re.compile(r"@@RESULT (.*)")
 FIELD = re.compile(r"(\w+)=(.*?)(?= \w+=|$)")
+TIMES = ("create_ms", "first_output_ms", "expect_ms", "job_ms")
 
 
 def parse(lines):
-    jobs, logs, info = [], {}, {"leftover": None, "done": False, "dom0_ready_s": None}
+    jobs, logs, consoles, info = [], {}, {}, {"leftover": None, "done": False, "dom0_ready_s": None}
+    bench = {"xl_ms": [], "pvhboot_ms": []}
     for raw in lines:
         line = raw.rstrip("\r\n")
         i = line.find("@@")
@@ -24,12 +36,31 @@ def parse(lines):
         m = RESULT.match(line)
         if m:
             job = dict(FIELD.findall(m.group(1)))
-            for k in ("create_ms", "first_output_ms", "expect_ms", "job_ms"):
+            for k in TIMES:
                 job[k] = int(job.get(k, "-1") or -1)
+            job["factor"] = float(job.get("factor", "1") or 1)
             jobs.append(job)
         elif line.startswith("@@LOG "):
             name, _, text = line[6:].partition("| ")
             logs.setdefault(name, []).append(text)
+        elif line.startswith("@@CONSOLE "):
+            name, _, text = line[10:].partition("| ")
+            consoles.setdefault(name, []).append(text)
+        elif line.startswith("@@JSON "):
+            name, _, text = line[7:].partition("| ")
+            try:
+                info.setdefault("json", {})[name] = json.loads(text)
+            except ValueError:
+                pass
+        elif line.startswith("@@BENCH-XL "):
+            bench["xl_ms"].append(int(line.split()[1]))
+        elif line.startswith("@@BENCH-PVHBOOT "):
+            _, start_us, text = line.split(" ", 2)
+            try:
+                t = json.loads(text)["unpaused_boottime_s"]
+                bench["pvhboot_ms"].append(int((t * 1e6 - int(start_us)) / 1000))
+            except (ValueError, KeyError):
+                pass
         elif line.startswith("@@LEFTOVER "):
             info["leftover"] = int(line.split()[1])
         elif line.startswith("@@DOM0-READY "):
@@ -38,7 +69,107 @@ def parse(lines):
             info["done"] = True
         elif line.startswith("@@FATAL"):
             info["fatal"] = line
-    return jobs, logs, info
+    return jobs, logs, consoles, info, bench
+
+
+def add_pvhboot_times(jobs, info):
+    """pvhboot jobs: first output and the expected line from pvhboot's own JSON (its start = the job's)."""
+    for j in jobs:
+        r = info.get("json", {}).get(j.get("name"))
+        if not r:
+            continue
+        if r.get("first_output_s", -1) >= 0 and j["first_output_ms"] < 0:
+            j["first_output_ms"] = int(r["first_output_s"] * 1000)
+        seen = [e.get("seen_s", -1) for e in r.get("expect", [])]
+        if seen and min(seen) >= 0 and j["expect_ms"] < 0:
+            j["expect_ms"] = int(max(seen) * 1000)
+
+
+def bench_summary(bench):
+    if not bench["xl_ms"] or not bench["pvhboot_ms"]:
+        return None
+    xl, pv = statistics.median(bench["xl_ms"]), statistics.median(bench["pvhboot_ms"])
+    return {"xl_create_to_unpaused_ms": bench["xl_ms"], "pvhboot_to_unpaused_ms": bench["pvhboot_ms"],
+            "xl_median_ms": xl, "pvhboot_median_ms": pv, "ratio": round(pv / xl, 2), "target": 0.5}
+
+
+def write_junit(path, jobs, logs, problems):
+    cases = []
+    failed = 0
+    for j in jobs:
+        name = j.get("name", "?")
+        body = ""
+        if j.get("status") != "pass":
+            failed += 1
+            body = "<failure message=%s>%s</failure>" % (quoteattr(j.get("reason", "")), escape("\n".join(logs.get(name, []))))
+        cases.append('  <testcase classname="xen-e2e" name=%s time="%.3f">%s<system-out>%s</system-out></testcase>' % (
+            quoteattr(name), max(j["job_ms"], j["expect_ms"], j["create_ms"], 0) / 1000.0, body,
+            escape("\n".join(logs.get(name, [])))))
+    if problems:
+        failed += 1
+        cases.append('  <testcase classname="xen-e2e" name="harness"><failure message=%s/></testcase>' % quoteattr("; ".join(problems)))
+    with open(path, "w") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="xen-e2e" tests="%d" failures="%d">\n%s\n</testsuite>\n' % (
+            len(cases), failed, "\n".join(cases)))
+
+
+def timeline_svg(j, scale_ms, width=360):
+    """create, first output, expected line, end of the job, on one bar (no JavaScript)."""
+    end = max(j["job_ms"], 0)
+    x = lambda ms: 4 + (width - 8) * min(ms, scale_ms) / scale_ms if scale_ms else 4
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="18" role="img" aria-label="timeline">' % width,
+             '<rect x="4" y="7" width="%.1f" height="4" fill="#c8d0d8"/>' % max(x(end) - 4, 1)]
+    marks = (("create_ms", "#555", "created"), ("first_output_ms", "#2a7ab8", "first output"),
+             ("expect_ms", "#1f9d55" if j.get("status") == "pass" else "#c0392b", "expected line"), ("job_ms", "#000", "end"))
+    for key, color, label in marks:
+        if j[key] >= 0:
+            parts.append('<rect x="%.1f" y="2" width="3" height="14" fill="%s"><title>%s %.1f s</title></rect>' % (
+                x(j[key]) - 1.5, color, label, j[key] / 1000.0))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def write_html(path, jobs, summary):
+    scale = max([j["job_ms"] for j in jobs if j["job_ms"] > 0] or [1])
+    rows = []
+    for j in jobs:
+        name = j.get("name", "?")
+        ok = j.get("status") == "pass"
+        negative = j.get("expect_fail") == "1"
+        verdict = ("pass (negative control)" if negative else "pass") if ok else "FAIL"
+        log = '<a href="consoles/%s.log">console</a>' % html.escape(name) if os.path.exists(
+            os.path.join(os.path.dirname(path), "consoles", name + ".log")) else ""
+        times = " / ".join("%.1f" % (j[k] / 1000.0) if j[k] >= 0 else "-" for k in TIMES)
+        rows.append('<tr class="%s"><td>%s</td><td class="v">%s</td><td>%s</td><td>%s</td><td class="t">%s</td>'
+                    '<td class="t">x%.2f</td><td>%s</td></tr>' % (
+                        "ok" if ok else "bad", html.escape(name), verdict, html.escape(j.get("reason", "")),
+                        timeline_svg(j, scale), times, j["factor"], log))
+    b = summary.get("bench")
+    bench = "" if not b else "<p>Benchmark: pvhboot/xl time to unpaused = %.2f (medians %d / %d ms; target &le; %.2f)</p>" % (
+        b["ratio"], b["pvhboot_median_ms"], b["xl_median_ms"], b["target"])
+    problems = "".join("<p class=\"bad\">harness: %s</p>" % html.escape(p) for p in summary["problems"])
+    doc = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>xen-e2e flight: %(passed)d passed, %(failed)d failed</title>
+<style>
+body { font: 14px sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: middle; }
+tr.bad td.v { color: #c0392b; font-weight: bold; } tr.ok td.v { color: #1f9d55; }
+td.t { font-variant-numeric: tabular-nums; white-space: nowrap; } .bad { color: #c0392b; }
+.legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px; }
+</style></head><body>
+<h1>xen-e2e flight: %(passed)d passed, %(failed)d failed</h1>
+<p>Xen 4.17 nested in QEMU; dom0 ready after %(dom0)s s; the jobs took %(total).1f s in all. Every bar spans the longest job
+(%(scale).1f s).<span class="legend"><span style="background:#555"></span>created<span style="background:#2a7ab8"></span>first output
+<span style="background:#1f9d55"></span>expected line<span style="background:#000"></span>end</span></p>
+%(bench)s%(problems)s
+<table><thead><tr><th>job</th><th>verdict</th><th>reason</th><th>timeline</th><th>create / first output / expected / end (s)</th>
+<th>load factor</th><th>log</th></tr></thead><tbody>
+%(rows)s
+</tbody></table></body></html>
+""" % {"passed": summary["passed"], "failed": summary["failed"], "dom0": summary["dom0_ready_s"], "total": summary["jobs_total_s"],
+       "scale": scale / 1000.0, "bench": bench, "problems": problems, "rows": "\n".join(rows)}
+    with open(path, "w") as f:
+        f.write(doc)
 
 
 def main():
@@ -47,11 +178,13 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--qemu-status", type=int, default=-1)
     ap.add_argument("--host-results", help="more @@RESULT/@@LOG lines, from jobs run on the host")
+    ap.add_argument("--expected", type=int, default=-1, help="how many jobs dom0 was given")
     a = ap.parse_args()
     lines = open(a.serial, errors="replace").readlines()
-    if a.host_results:
+    if a.host_results and os.path.exists(a.host_results):
         lines = open(a.host_results, errors="replace").readlines() + lines
-    jobs, logs, info = parse(lines)
+    jobs, logs, consoles, info, bench = parse(lines)
+    add_pvhboot_times(jobs, info)
     failed = [j for j in jobs if j.get("status") != "pass"]
     problems = []
     if not info["done"]:
@@ -64,42 +197,43 @@ def main():
         problems.append("%d domain(s) left after the jobs" % info["leftover"])
     if not jobs:
         problems.append("no job ran")
-    cases = []
-    for j in jobs:
-        name = j.get("name", "?")
-        body = ""
-        if j.get("status") != "pass":
-            body = "<failure message=%s>%s</failure>" % (
-                quoteattr(j.get("reason", "")), escape("\n".join(logs.get(name, []))))
-        cases.append('  <testcase classname="xen-e2e" name=%s time="%.3f">%s<system-out>%s</system-out></testcase>' % (
-            quoteattr(name), max(j["job_ms"], j["expect_ms"], j["create_ms"], 0) / 1000.0, body,
-            escape("\n".join(logs.get(name, [])))))
-    if problems:
-        cases.append('  <testcase classname="xen-e2e" name="harness"><failure message=%s/></testcase>' %
-                     quoteattr("; ".join(problems)))
-    with open(a.results + "/junit.xml", "w") as f:
-        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="xen-e2e" tests="%d" failures="%d">\n%s\n</testsuite>\n' % (
-            len(cases), len(failed) + (1 if problems else 0), "\n".join(cases)))
+    ran = len([j for j in jobs if j.get("job_ms", -1) >= 0 or j.get("create_ms", -1) >= 0])
+    if a.expected >= 0 and ran != a.expected:
+        problems.append("dom0 was given %d jobs and reported %d" % (a.expected, ran))
+    os.makedirs(os.path.join(a.results, "consoles"), exist_ok=True)
+    for name, text in consoles.items():
+        with open(os.path.join(a.results, "consoles", name + ".log"), "w") as f:
+            f.write("\n".join(text) + "\n")
     summary = {"jobs": jobs, "dom0_ready_s": info["dom0_ready_s"], "leftover_domains": info["leftover"],
                "finished": info["done"], "qemu_status": a.qemu_status, "problems": problems,
-               "passed": len(jobs) - len(failed), "failed": len(failed),
-               "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1)}
-    with open(a.results + "/summary.json", "w") as f:
+               "passed": len(jobs) - len(failed), "failed": len(failed) + (1 if problems else 0),
+               "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1),
+               "max_factor": max([j["factor"] for j in jobs] or [1]), "bench": bench_summary(bench)}
+    write_junit(os.path.join(a.results, "junit.xml"), jobs, logs, problems)
+    with open(os.path.join(a.results, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+    write_html(os.path.join(a.results, "report.html"), jobs, summary)
     out = []
     for j in jobs:
-        out.append("%-28s %-4s create %5d ms  first output %6d ms  expected line %6d ms  job %6d ms  %s" % (
-            j.get("name"), j.get("status"), j["create_ms"], j["first_output_ms"], j["expect_ms"], j["job_ms"],
+        out.append("%-28s %-4s create %5d ms  first output %6d ms  expected line %6d ms  job %6d ms  x%.2f  %s" % (
+            j.get("name"), j.get("status"), j["create_ms"], j["first_output_ms"], j["expect_ms"], j["job_ms"], j["factor"],
             j.get("reason", "")) + (
             "  [dom0 clock jumps, ms: %s]" % j["clock_jumps_ms"] if j.get("clock_jumps_ms", "none") != "none" else ""))
         for l in logs.get(j.get("name"), [])[:3 if j.get("status") == "pass" else 40]:
             out.append("    | " + l)
+        if j.get("status") != "pass":
+            for l in consoles.get(j.get("name"), [])[-30:]:
+                out.append("    > " + l)
     out += ["harness: " + p for p in problems]
-    out.append("dom0 ready after %s s; the jobs took %.1f s in all" % (
-        info["dom0_ready_s"], summary["jobs_total_s"]))
-    out.append("xen-e2e: %d passed, %d failed" % (len(jobs) - len(failed), len(failed) + (1 if problems else 0)))
+    b = summary["bench"]
+    if b:
+        out.append("bench: xl create to unpaused ms %s (median %d); pvhboot %s (median %d); ratio pvhboot/xl = %.2f (target <= 0.50)" % (
+            b["xl_create_to_unpaused_ms"], b["xl_median_ms"], b["pvhboot_to_unpaused_ms"], b["pvhboot_median_ms"], b["ratio"]))
+    out.append("dom0 ready after %s s; the jobs took %.1f s in all; load factor up to x%.2f" % (
+        info["dom0_ready_s"], summary["jobs_total_s"], summary["max_factor"]))
+    out.append("xen-e2e: %d passed, %d failed" % (summary["passed"], summary["failed"]))
     text = "\n".join(out) + "\n"
-    with open(a.results + "/report.txt", "w") as f:
+    with open(os.path.join(a.results, "report.txt"), "w") as f:
         f.write(text)
     sys.stdout.write(text)
     return 0 if not failed and not problems else 1

@@ -229,7 +229,7 @@ int run_boot(const Args& a) {
   const bool ok = judge->outcome() == loader::Outcome::pass;
   if (!a.junit.empty()) tools::write_junit(a.junit, "pvhboot", {{a.image, ok, judge->reason(), now(), tail.str()}});
   if (a.json) std::cout << elfwrap::dump(run_json(a, **dom, *judge, unpaused, unpaused_boottime, destroyed)) << "\n";
-  else std::cerr << "pvhboot: domain " << (*dom)->domid() << " " << (ok ? "passed" : "FAILED: " + judge->reason()) << "; unpaused after "
+  std::cerr << "pvhboot: domain " << (*dom)->domid() << " " << (ok ? "passed" : "FAILED: " + judge->reason()) << "; unpaused after "
                  << unpaused << " s; " << (destroyed ? "destroyed" : "NOT destroyed") << "\n";
   return ok && destroyed ? kOk : kFail;
 }
@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
                   "extended regex (as grep -E) that must appear on the console (repeatable); without any, the guest "
                   "must keep running until --timeout");
   run->add_option("--fail-on", a.fail_on, "extended regex that must not appear (repeatable)");
-  run->add_option("--timeout", a.timeout, "seconds (default 60)")->check(CLI::PositiveNumber);
+  run->add_option("--timeout", a.timeout, "seconds (default 60; 0: stop watching once the domain runs)")->check(CLI::NonNegativeNumber);
   run->add_option("--console-log", a.console_log, "write the timestamped console log here (default: stderr)");
   run->add_option("--junit", a.junit, "write a JUnit XML result here");
   run->add_option("--name", a.name, "domain name (default pvhboot-PID)");

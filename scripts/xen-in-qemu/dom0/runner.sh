@@ -1,36 +1,32 @@
 #!/bin/sh
-# runner.sh JOBS_DIR: run every job (a directory with job.env) in name order.
+# runner.sh JOBS_DIR: runs every job (a directory with a `job` file) in name order, in dom0.
+# The jobs are written by scripts/xen-in-qemu/jobs.py from tests/xen/jobs.toml; a `job` file
+# holds KEY=VALUE lines, read field by field (never sourced or evaluated):
 #
-# job.env (shell variables):
-#   NAME         job and domain name
-#   KIND         xl (default; starts guest.cfg with $XL create) or cmd (runs CMD, which starts
-#                the domain itself and must leave it named NAME, or judges by its own exit code)
-#   CMD          for KIND=cmd: a command line run in the job directory (keep it simple, e.g.
-#                "sh run.sh", and put the real command in a script: job.env is sourced)
-#   XL           for KIND=xl: the xl command creating the domain (default xl; xl-patched is
-#                xl, libxl and libxc built with xen-patches/xen-4.17, when the run provides it)
-#   CONSOLE_FILE a file the guest's console also goes to (e.g. an HVM guest's serial="file:...")
-#   EXPECT       extended regex that must appear on the guest's console (PV console or its
-#                port-0xe9 "(dN)" lines) within TIMEOUT seconds
-#   FAIL_ON      extended regex that must not appear (default: ASSERT|Xen isn't detected|page fault)
-#   TIMEOUT      seconds (default 60)
-#   EXPECT_FAIL  1: a negative control, passing when EXPECT does not appear (or FAIL_ON does)
-#   EXPECT_FAIL_SEEN  with EXPECT_FAIL=1: extended regex that must appear on the console (or
-#                xl create's output) for the failure to count, i.e. it failed for the reason meant
-#   SEND         after EXPECT matched: text typed on the guest's PV console (printf format)
-#   WAIT_GONE    with SEND: seconds within which the domain must end by itself (e.g. "reset -s")
-#   SHOW_CONSOLE 1: report the whole console (last 40 lines) even when the job passed
-#   RETRY_TRIPLE_FAULT  1 (default for positive jobs): run once more when Xen logged a triple
-#                fault for the job's domain (QEMU TCG's nested SVM emulation, not the guest,
-#                under load); the result line says so (attempts=2, first=...)
-# Prints "@@RESULT key=value ..." per job and "@@LOG NAME| line" console excerpts.
+#   NAME KIND        job and domain name; xl (guest.cfg), pvhboot (fw.elf, args), cmd (SCRIPT)
+#   XL               xl or xl-patched (the toolstack built with xen-patches/xen-4.17)
+#   CONSOLE_FILE     a file the guest's console also goes to (an HVM guest's serial)
+#   EXPECT FAIL_ON   extended regexes (grep -E) for the console; see tests/xen/jobs.toml
+#   TIMEOUT          seconds on an idle host, multiplied by this job's load factor
+#   NEGATIVE         a negative control: the regex its failure must show
+#   SEND WAIT_GONE   console input once EXPECT appeared; seconds for the domain to end by itself
+#   RETRY_TRIPLE_FAULT  1: run once more when Xen logged a triple fault for the domain
+#   MEMORY SCRIPT    pvhboot's --memory; a cmd job's check script
+#
+# The load factor: before each job a fixed busybox loop is timed (calibration file); a job's
+# budgets are multiplied by measured / idle time (at least 1), and the factor is in its result.
+# Prints "@@RESULT key=value ..." per job, "@@LOG NAME| ..." excerpts and "@@CONSOLE NAME| ..."
+# (the whole console of the job), "@@JSON NAME| ..." (pvhboot's JSON result).
 JOBS=$1
+SPIN_LOOPS=20000 SPIN_MS_IDLE=600
+while IFS='=' read -r key val; do
+  case $key in SPIN_LOOPS) SPIN_LOOPS=$val ;; SPIN_MS_IDLE) SPIN_MS_IDLE=$val ;; esac
+done <"$JOBS/calibration"
+
 now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # The job's own clock, clk_ms since its start: the sum of the steps of /proc/uptime between
 # calls, where a step backwards or of more than 30 s (no poll takes that long) counts as 200 ms
-# and is reported as a clock jump. A CI run (QEMU exited 87 s after it started) ended the bench
-# job with "timeout ... within 240s": with a deadline on the raw clock only a forward jump of
-# dom0's clock (emulated TSC, which follows the host's) ends the loop that early.
+# and is reported as a clock jump (dom0's emulated TSC follows the host's, and jumps with it).
 clock_start() { clk_last=$(now_ms) clk_ms=0 jumps=; }
 clock() {
   clk_now=$(now_ms)
@@ -41,123 +37,179 @@ clock() {
   fi
   clk_ms=$(( clk_ms + clk_step )) clk_last=$clk_now
 }
-console_of() {  # NAME DOMID
-  cat "/var/log/xen/console/guest-$1.log" 2>/dev/null
-  [ -n "$CONSOLE_FILE" ] && cat "$CONSOLE_FILE" 2>/dev/null
-  [ -n "$2" ] && xl dmesg 2>/dev/null | grep "(d$2)"
+
+# read_job DIR: the job's fields, known keys only, values taken verbatim.
+read_job() {
+  NAME= KIND=xl XL=xl CONSOLE_FILE= EXPECT= FAIL_ON= TIMEOUT=60 NEGATIVE= SEND= WAIT_GONE=0 RETRY_TRIPLE_FAULT=1 MEMORY=256 SCRIPT=
+  while IFS= read -r line; do
+    key=${line%%=*} val=${line#*=}
+    case $key in
+      NAME) NAME=$val ;; KIND) KIND=$val ;; XL) XL=$val ;; CONSOLE_FILE) CONSOLE_FILE=$val ;;
+      EXPECT) EXPECT=$val ;; FAIL_ON) FAIL_ON=$val ;; TIMEOUT) TIMEOUT=$val ;; NEGATIVE) NEGATIVE=$val ;;
+      SEND) SEND=$val ;; WAIT_GONE) WAIT_GONE=$val ;; RETRY_TRIPLE_FAULT) RETRY_TRIPLE_FAULT=$val ;;
+      MEMORY) MEMORY=$val ;; SCRIPT) SCRIPT=$val ;;
+    esac
+  done <"$1/job"
 }
 
-run_attempt() {
-  dir=$1
-  NAME= KIND=xl XL=xl CONSOLE_FILE= EXPECT_FAIL_SEEN= CMD= SEND= WAIT_GONE=0 SHOW_CONSOLE=0 EXPECT= FAIL_ON="ASSERT|Xen isn't detected|[Pp]age [Ff]ault" TIMEOUT=60 EXPECT_FAIL=0
-  . "$dir/job.env"
-  cd "$dir" || return
-  echo "@@JOB-START $NAME $(now_ms)"
-  status=fail reason= t_first= t_expect= domid=
-  clock_start
-  if [ "$KIND" = cmd ] && [ -z "$CMD" ]; then
-    reason="KIND=cmd but CMD is empty (job.env quoting?)"
-  elif [ "$KIND" = cmd ]; then
-    # A session (and process group) of its own, so that the clean-up reaches its children too.
-    setsid sh -c "$CMD" >"$dir/cmd.log" 2>&1 &
-    cmdpid=$!
-  else
-    # Created paused, its domid noted, then unpaused: a guest that ends within milliseconds (the
-    # fixture guest powers off by halting) still has its "(dN)" lines found in Xen's console.
-    if $XL create -p guest.cfg >"$dir/create.log" 2>&1; then
-      domid=$(xl domid "$NAME" 2>/dev/null)
-      xl unpause "$NAME" >>"$dir/create.log" 2>&1
-    else
-      # The first error names the cause; xl's last line is usually its clean-up.
-      reason="xl create failed: $(grep -m1 -E 'panic|error' "$dir/create.log" || tail -1 "$dir/create.log")"
-      cp "$dir/create.log" "$dir/console.log"
-      # An HVM guest's device model says why it stopped in its own log.
-      [ -s "/var/log/xen/qemu-dm-$NAME.log" ] && sed 's/^/qemu-dm: /' "/var/log/xen/qemu-dm-$NAME.log" | tail -n 15 >>"$dir/console.log"
-      cp "$dir/console.log" "$dir/create-failure.log"
-    fi
-  fi
-  clock; t_created=$clk_ms
-  while [ -z "$reason" ] && clock && [ "$clk_ms" -lt $(( TIMEOUT * 1000 )) ]; do
-    [ -z "$domid" ] && domid=$(xl domid "$NAME" 2>/dev/null)
-    console_of "$NAME" "$domid" >"$dir/console.log"
-    [ -z "$t_first" ] && [ -s "$dir/console.log" ] && { clock; t_first=$clk_ms; }
-    if [ -n "$FAIL_ON" ] && grep -Eq "$FAIL_ON" "$dir/console.log"; then
-      reason="forbidden line: $(grep -E "$FAIL_ON" "$dir/console.log" | head -1)"; break
-    fi
-    if [ -n "$EXPECT" ] && grep -Eq "$EXPECT" "$dir/console.log"; then
-      clock; t_expect=$clk_ms; status=pass; break
-    fi
-    if [ "$KIND" = cmd ] && ! kill -0 "$cmdpid" 2>/dev/null; then
-      wait "$cmdpid"; rc=$?
-      if [ -z "$EXPECT" ] && [ "$rc" = 0 ]; then status=pass; else reason="command exited with $rc"; fi
-      break
-    fi
-    if [ "$KIND" != cmd ] && ! xl domid "$NAME" >/dev/null 2>&1; then
-      if [ -n "$domid" ] || [ "$clk_ms" -gt 5000 ]; then
+# calibrate: FACTOR100 (the load factor x 100) from the time of a fixed busybox loop.
+calibrate() {
+  t0=$(now_ms); i=0
+  while [ $i -lt "$SPIN_LOOPS" ]; do i=$((i + 1)); done
+  spin_ms=$(( $(now_ms) - t0 ))
+  FACTOR100=$(( spin_ms * 100 / SPIN_MS_IDLE ))
+  [ "$FACTOR100" -lt 100 ] && FACTOR100=100
+  FACTOR=$(awk -v f="$FACTOR100" 'BEGIN { printf "%.2f", f / 100 }')
+  BUDGET_MS=$(( TIMEOUT * 10 * FACTOR100 ))
+}
+
+console_of() {  # the guest's PV console (xenconsoled), its serial file, its "(dN)" lines
+  cat "/var/log/xen/console/guest-$NAME.log" 2>/dev/null
+  [ -n "$CONSOLE_FILE" ] && cat "$CONSOLE_FILE" 2>/dev/null
+  [ -n "$domid" ] && xl dmesg 2>/dev/null | grep "(d$domid)"
+  [ "$KIND" != xl ] && cat "$dir/console.pvhboot" 2>/dev/null
+}
+
+# start_job: creates the domain (xl), or starts pvhboot or the check script in the background.
+start_job() {
+  case $KIND in
+    xl)
+      # Created paused, its domid noted, then unpaused: a guest that ends within milliseconds (the
+      # fixture guest powers off by halting) still has its "(dN)" lines found in Xen's console.
+      if $XL create -p guest.cfg >"$dir/create.log" 2>&1; then
+        domid=$(xl domid "$NAME" 2>/dev/null)
+        xl unpause "$NAME" >>"$dir/create.log" 2>&1
+      else
+        reason="xl create failed: $(grep -m1 -E 'panic|error' "$dir/create.log" || tail -1 "$dir/create.log")"
+        cp "$dir/create.log" "$dir/create-failure.log"
+        [ -s "/var/log/xen/qemu-dm-$NAME.log" ] && sed 's/^/qemu-dm: /' "/var/log/xen/qemu-dm-$NAME.log" | tail -n 15 >>"$dir/create-failure.log"
+      fi ;;
+    pvhboot)
+      set -- run fw.elf --memory "$MEMORY" --name "$NAME" --console-log "$dir/console.pvhboot" --json \
+        --timeout $(( BUDGET_MS / 1000 )) --expect "$EXPECT"
+      [ -n "$FAIL_ON" ] && set -- "$@" --fail-on "$FAIL_ON"
+      while IFS= read -r arg; do set -- "$@" "$arg"; done <args
+      setsid pvhboot "$@" >"$dir/result.json" 2>"$dir/cmd.log" &
+      cmdpid=$! ;;
+    cmd)
+      # A session (and process group) of its own, so that the clean-up reaches its children too.
+      NAME=$NAME TIMEOUT=$(( BUDGET_MS / 1000 )) FACTOR100=$FACTOR100 setsid sh "$SCRIPT" >"$dir/cmd.log" 2>&1 &
+      cmdpid=$! ;;
+  esac
+}
+
+# watch_job: until EXPECT, a FAIL_ON line, the end of the command or domain, or the budget.
+watch_job() {
+  while [ -z "$reason" ] && [ "$status" != pass ] && clock && [ "$clk_ms" -lt "$BUDGET_MS" ]; do
+    if [ "$KIND" = xl ]; then
+      [ -z "$domid" ] && domid=$(xl domid "$NAME" 2>/dev/null)
+      console_of >"$dir/console.log"
+      [ -z "$t_first" ] && [ -s "$dir/console.log" ] && { clock; t_first=$clk_ms; }
+      if [ -n "$FAIL_ON" ] && grep -Eq "$FAIL_ON" "$dir/console.log"; then
+        reason="forbidden line: $(grep -E "$FAIL_ON" "$dir/console.log" | head -1)"; break
+      fi
+      if grep -Eq "$EXPECT" "$dir/console.log"; then clock; t_expect=$clk_ms; status=pass; break; fi
+      if ! xl domid "$NAME" >/dev/null 2>&1 && { [ -n "$domid" ] || [ "$clk_ms" -gt 5000 ]; }; then
         reason="domain ended before the expected line"; break
       fi
+    elif ! kill -0 "$cmdpid" 2>/dev/null; then
+      wait "$cmdpid"; rc=$?
+      if [ "$rc" = 0 ]; then status=pass; else reason="command exited with $rc: $(tail -1 "$dir/cmd.log")"; fi
+      break
     fi
     sleep 0.2
   done
-  [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s (job clock ${clk_ms} ms)"
-  if [ "$status" = pass ] && [ -n "$SEND" ]; then
+  [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s x $FACTOR (job clock ${clk_ms} ms)"
+}
+
+# send_input: SEND typed on the console, then the domain must end by itself within WAIT_GONE.
+send_input() {
+  [ "$status" = pass ] || return 0
+  if [ -n "$SEND" ]; then
     sleep 1
     tty=$(xenstore-read "/local/domain/$domid/console/tty" 2>/dev/null)
     printf "$SEND" >"$tty"
-    clock; t_sent=$clk_ms
-    status=fail reason="domain still running ${WAIT_GONE}s after sending input"
-    while clock && [ $(( clk_ms - t_sent )) -lt $(( WAIT_GONE * 1000 )) ]; do
-      if ! xl domid "$NAME" >/dev/null 2>&1; then
-        status=pass reason="domain ended $(( clk_ms - t_sent )) ms after the input"; break
-      fi
-      sleep 0.2
-    done
   fi
-  [ -n "$domid" ] && console_of "$NAME" "$domid" >"$dir/console.log"
-  [ -s "$dir/create-failure.log" ] && cp "$dir/create-failure.log" "$dir/console.log"
-  # Always destroy what the job created, pass or fail.
-  # A command job may name its domains NAME-*: those go too, after the command's processes.
-  if [ "$KIND" = cmd ]; then
+  [ "$WAIT_GONE" -gt 0 ] || return 0
+  clock; t_sent=$clk_ms
+  status=fail reason="domain still running ${WAIT_GONE}s x $FACTOR after the expected line${SEND:+ and the input}"
+  while clock && [ $(( clk_ms - t_sent )) -lt $(( WAIT_GONE * 10 * FACTOR100 )) ]; do
+    if ! xl domid "$NAME" >/dev/null 2>&1; then
+      status=pass reason="domain ended $(( clk_ms - t_sent )) ms after the expected line"; break
+    fi
+    sleep 0.2
+  done
+}
+
+# clean_up: whatever the job created goes, pass or fail: the command's processes, the domain,
+# and any NAME-* domain a command left.
+clean_up() {
+  if [ "$KIND" = xl ]; then
+    console_of >"$dir/console.log"
+  else
     kill -TERM -- "-$cmdpid" 2>/dev/null && sleep 1 && kill -KILL -- "-$cmdpid" 2>/dev/null
     wait "$cmdpid" 2>/dev/null
+    [ -s "$dir/console.pvhboot" ] && cp "$dir/console.pvhboot" "$dir/console.log"
   fi
+  [ -s "$dir/create-failure.log" ] && cp "$dir/create-failure.log" "$dir/console.log"
   xl destroy "$NAME" >/dev/null 2>&1
   for d in $(xl list 2>/dev/null | awk -v n="$NAME" 'NR > 1 && index($1, n "-") == 1 { print $1 }'); do
     echo "@@LOG $NAME| clean-up: destroying domain $d the command left"
     xl destroy "$d" >/dev/null 2>&1
   done
-  if [ "$EXPECT_FAIL" = 1 ]; then
-    if [ "$status" = pass ]; then status=fail; reason="negative control reached '$EXPECT'"
-    elif [ -n "$EXPECT_FAIL_SEEN" ] && ! grep -Eq "$EXPECT_FAIL_SEEN" "$dir/console.log"; then
-      status=fail; reason="negative control failed, but not as meant ('$EXPECT_FAIL_SEEN' not seen): $reason"
-    else status=pass; reason="expected failure seen: $reason"; fi
-  fi
   gone=yes
   xl domid "$NAME" >/dev/null 2>&1 && gone=no
   triple=no
   [ -n "$domid" ] && xl dmesg 2>/dev/null | grep -q "d${domid}v[0-9]* Triple fault" && triple=yes
+}
+
+# judge: a negative control passes only when it failed, and failed the way it is meant to.
+judge() {
+  [ "$KIND" != xl ] && [ "$status" = pass ] && [ "$gone" = no ] && { status=fail; reason="domain $NAME left behind"; }
+  [ -n "$NEGATIVE" ] || return 0
+  if [ "$status" = pass ]; then
+    status=fail reason="negative control passed (it must fail with '$NEGATIVE')"
+  elif { cat "$dir/console.log" "$dir/cmd.log" 2>/dev/null; echo "$reason"; } | grep -Eq "$NEGATIVE"; then
+    status=pass reason="expected failure seen: $reason"
+  else
+    status=fail reason="negative control failed, but not as meant ('$NEGATIVE' not seen): $reason"
+  fi
+}
+
+run_attempt() {
+  cd "$dir" || return
+  echo "@@JOB-START $NAME $(now_ms)"
+  status=fail reason= t_first= t_expect= domid= cmdpid=
+  calibrate
+  clock_start
+  start_job
+  clock; t_created=$clk_ms
+  watch_job
+  send_input
+  clean_up
+  judge
   clock; job_ms=$(( job_ms + clk_ms ))  # the whole attempt, clean-up included
 }
 
 run_job() {
   dir=$1
-  RETRY_TRIPLE_FAULT=
+  read_job "$dir"
   attempts=1 first= job_ms=0
-  run_attempt "$dir"
-  [ -z "$RETRY_TRIPLE_FAULT" ] && { [ "$EXPECT_FAIL" = 1 ] && RETRY_TRIPLE_FAULT=0 || RETRY_TRIPLE_FAULT=1; }
+  run_attempt
   if [ "$status" != pass ] && [ "$triple" = yes ] && [ "$RETRY_TRIPLE_FAULT" = 1 ]; then
     first="triple fault in d$domid: $reason"
     echo "@@RETRY $NAME $first"
     tail -n 5 "$dir/console.log" | awk -v n="$NAME" '{ print "@@LOG " n "| attempt 1: " $0 }'
     attempts=2
-    run_attempt "$dir"
+    run_attempt
   fi
-  echo "@@RESULT name=$NAME status=$status expect_fail=$EXPECT_FAIL attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
+  neg=0; [ -n "$NEGATIVE" ] && neg=1
+  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=$FACTOR spin_ms=$spin_ms clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
   # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
   # marker starts a line of its own.
-  if [ "$status" != pass ] || [ "$EXPECT_FAIL" = 1 ] || [ -n "$SEND" ] || [ "$SHOW_CONSOLE" = 1 ]; then tail -n 40 "$dir/console.log"; else grep -E "$EXPECT" "$dir/console.log" | head -3; fi |
-    awk -v n="$NAME" '{ print "@@LOG " n "| " $0 }'
-  [ -s "$dir/cmd.log" ] && tail -n 20 "$dir/cmd.log" | awk -v n="$NAME" '{ print "@@LOG " n "| cmd: " $0 }'
+  awk -v n="$NAME" '{ print "@@CONSOLE " n "| " $0 }' "$dir/console.log" 2>/dev/null
+  [ -s "$dir/cmd.log" ] && awk -v n="$NAME" '{ print "@@LOG " n "| cmd: " $0 }' "$dir/cmd.log"
+  [ -s "$dir/result.json" ] && tr -d '\n' <"$dir/result.json" | awk -v n="$NAME" '{ print "@@JSON " n "| " $0 }'
   return 0
 }
 

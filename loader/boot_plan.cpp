@@ -125,6 +125,17 @@ elfwrap::Expected<BootPlan> make_boot_plan(const elfwrap::ElfWrapper& elf, std::
   EW_CHECK(place_kernel(c, p));
   layout_memory(c, p);
   EW_CHECK(place_after(c, p));
+  if (c.flash) {
+    const Placement& f = *c.flash;
+    if (f.start < p.mmio_start || f.end > k4GiB || f.end <= f.start)
+      return plain_error("the flash [" + hex(f.start) + ", " + hex(f.end) + ") is not inside the MMIO hole [0xfc000000, 4 GiB)");
+    if (p.hole_window && overlaps(f.start, f.end, p.hole_window->start, p.hole_window->end))
+      return named(c, "the flash [" + hex(f.start) + ", " + hex(f.end) + ") would be where the image itself is loaded [" +
+                          hex(p.hole_window->start) + ", " + hex(p.hole_window->end) +
+                          "): the firmware's flash is its own FD base, so an image wrapped in the hole cannot have one");
+    p.flash = f;
+    p.placements.push_back(f);
+  }
   p.cmdline = c.cmdline;
   p.modules = c.modules;
   return p;
@@ -141,6 +152,7 @@ nlohmann::json to_json(const BootPlan& p) {
   j["placements"] = nlohmann::json::array();
   for (const auto& pl : p.placements) j["placements"].push_back({{"what", pl.what}, {"start", pl.start}, {"end", pl.end}});
   j["hole_window"] = p.hole_window ? nlohmann::json{{"start", p.hole_window->start}, {"end", p.hole_window->end}} : nlohmann::json(nullptr);
+  j["flash"] = p.flash ? nlohmann::json{{"start", p.flash->start}, {"end", p.flash->end}} : nlohmann::json(nullptr);
   return j;
 }
 

@@ -59,6 +59,8 @@ struct BootConfig {
   unsigned vcpus = 1;
   std::string cmdline;
   std::vector<Module> modules;
+  // An emulated flash (xen-pflash) at [start, end): MMIO in the hole, nothing may be there.
+  std::optional<Placement> flash;
 };
 
 // Bytes pvhboot copies into the hole window itself (the window is zeroed first).
@@ -78,6 +80,7 @@ struct BootPlan {
   uint64_t load_start = 0, load_end = 0, entry = 0;
   std::span<const std::byte> image;
   std::optional<Placement> hole_window;  // set for a kernel in the MMIO hole
+  std::optional<Placement> flash;        // an emulated flash (not RAM: an ioreq server serves it)
   std::vector<WindowCopy> window_copies;
   std::vector<std::byte> stub;           // what libxc loads instead, for a kernel in the hole
   // What start_info carries.

@@ -321,6 +321,7 @@ elfwrap::Expected<std::unique_ptr<Domain>> Domain::build(const BootPlan& plan, c
   d->times_.built_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   d->xs_registered_ = i.register_xenstore(opts.name);
   EW_CHECK(i.open_console());
+  if (opts.before_unpause) EW_CHECK(opts.before_unpause(i.domid));
   d->times_.ready_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   if (xc_domain_unpause(i.xch, i.domid) != 0) return i.fail("xc_domain_unpause");
   return d;

@@ -31,6 +31,9 @@ struct BuildOptions {
   std::string name;
   // Where the owner record goes (owner.hpp); empty: none (tests).
   std::string owner_dir;
+  // Run once the domain is built, before it is unpaused (e.g. start its device emulators); an
+  // error stops the build and the domain is destroyed.
+  std::function<elfwrap::Status(uint32_t domid)> before_unpause;
 };
 
 struct BuildTimes {

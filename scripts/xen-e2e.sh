@@ -23,7 +23,8 @@ fw=$("$top/scripts/build-ovmfxen.sh" --print-dir)
 rm -rf "$results"
 mkdir -p "$results"
 progress "building the images and writing the jobs (${XEN_E2E_SHARD:-all shards}${XEN_E2E_ONLY:+, only $XEN_E2E_ONLY})"
-tools=(--elfwrap "$elfwrap" --mkfixture "$build/tests/mkfixture" --firmware "$fw" --guests "$build/tests/guests")
+disks=$("$top/scripts/build-guest-disk.sh" --print-dir)
+tools=(--elfwrap "$elfwrap" --mkfixture "$build/tests/mkfixture" --firmware "$fw" --guests "$build/tests/guests" --disks "$disks")
 python3 "$jobs_py" expand "$results" "${tools[@]}" "${select[@]}"
 python3 "$jobs_py" host "$results" "${tools[@]}" "${select[@]}" >"$results/host-results.txt"
 
@@ -74,7 +75,7 @@ budget=$(python3 - "$results/jobs" <<'PY'
 import os, sys
 total = 0
 for d in os.listdir(sys.argv[1]):
-    if not os.path.isdir(os.path.join(sys.argv[1], d)):
+    if not os.path.exists(os.path.join(sys.argv[1], d, "job")):
         continue
     for line in open(os.path.join(sys.argv[1], d, "job")):
         if line.startswith("TIMEOUT="):

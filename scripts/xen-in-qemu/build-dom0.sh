@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds, from Debian packages only, what the harness boots: the Xen 4.17 hypervisor (from
 # xen-hypervisor-4.17-amd64, unpacked, not installed), a dom0 kernel (linux-image-6.1.*-amd64,
-# unpacked) and a dom0 initramfs base: busybox, the Xen toolstack and its libraries, the Xen
-# kernel modules, /etc/xen, and dom0/init + dom0/runner.sh from this directory.
+# unpacked: scripts/lib/kernel.sh) and a dom0 initramfs base: busybox, the Xen toolstack and its
+# libraries, bash/losetup/flock for the block hotplug script, the Xen kernel modules with blkback
+# and loop, /etc/xen, and dom0/init + dom0/runner.sh from this directory.
 #
 #   scripts/xen-in-qemu/build-dom0.sh   ->  prints the directory holding xen, vmlinuz, base.cpio.gz
 #
@@ -14,13 +15,11 @@ top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib/common.sh"
 cache=${ELFWRAP_CACHE:-/var/cache/elfwrap}
 
-ensure_packages qemu-system-x86 busybox-static cpio xen-utils-4.17 xenstore-utils
-apt_update_once >/dev/null 2>&1 || true
-kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\.1/ { print $2; exit }')
-[ -n "$kpkg" ] || kpkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' | sort -V | tail -1)
+ensure_packages qemu-system-x86 busybox-static cpio xen-utils-4.17 xenstore-utils bash util-linux
+. "$top/scripts/lib/kernel.sh"
+kroot=$(debian_kernel)
 xver=$(dpkg-query -W -f='${Version}' xen-utils-4.17)
-kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ { print $2 }')
-key=$( (echo "$kpkg $kver $xver"; cat "$here/dom0/init" "$here/dom0/runner.sh" "$here/dom0/bench.sh" "$0") | sha256sum | cut -c1-12)
+key=$( (cat "$kroot/VERSION"; echo "$xver"; cat "$here/dom0/init" "$here/dom0/runner.sh" "$here/dom0/bench.sh" "$0" "$top/scripts/lib/kernel.sh") | sha256sum | cut -c1-12)
 out=$cache/xen-in-qemu/$key
 if [ -s "$out/base.cpio.gz" ]; then
   echo "$out"
@@ -30,13 +29,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 
-progress "downloading xen-hypervisor-4.17-amd64 and $kpkg ($kver)"
-(cd "$work" && apt-get download -qq "xen-hypervisor-4.17-amd64=$xver" "$kpkg" >/dev/null 2>&1 ||
-  apt-get download -qq xen-hypervisor-4.17-amd64 "$kpkg" >/dev/null)
+progress "downloading xen-hypervisor-4.17-amd64 ($xver)"
+(cd "$work" && apt-get download -qq "xen-hypervisor-4.17-amd64=$xver" >/dev/null 2>&1 ||
+  apt-get download -qq xen-hypervisor-4.17-amd64 >/dev/null)
 dpkg-deb -x "$work"/xen-hypervisor-4.17-amd64_*.deb "$work/xen"
-dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 gunzip -c "$work"/xen/boot/xen-4.17-amd64.gz >"$out/xen"
-cp "$work"/kernel/boot/vmlinuz-* "$out/vmlinuz"
+release=$(basename "$(ls -d "$kroot"/lib/modules/*)")
+cp "$kroot/boot/vmlinuz-$release" "$out/vmlinuz"
 
 progress "assembling the dom0 root file system"
 root=$work/root
@@ -45,9 +44,12 @@ cp /bin/busybox "$root/bin/busybox"
 for a in $("$root/bin/busybox" --list); do
   [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
 done
+# bash, losetup and flock: the block hotplug script (/etc/xen/scripts/block) for PV disks
+# backed by files (blkback over a loop device) needs them; busybox has no flock.
 tools="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/xenstored /usr/lib/xen-4.17/bin/xenconsoled
        /usr/lib/xen-4.17/bin/xen-init-dom0 /usr/lib/xen-4.17/bin/xenconsole /usr/lib/xen-4.17/bin/readnotes
-       /usr/bin/xenstore /usr/bin/xenstore-ls /usr/bin/xenstore-read /usr/bin/xenstore-write"
+       /usr/bin/xenstore /usr/bin/xenstore-ls /usr/bin/xenstore-read /usr/bin/xenstore-write
+       /bin/bash /sbin/losetup /usr/bin/flock"
 for t in $tools; do
   [ -e "$t" ] || continue
   mkdir -p "$root$(dirname "$t")"
@@ -63,17 +65,18 @@ mkdir -p "$root/lib64" && cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 cp -a /etc/xen "$root/etc/"
 mkdir -p "$root/usr/lib/xen-4.17/boot"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
-  f=$(find "$work/kernel/lib/modules" -name "$m.ko*" | head -1)
-  if [ -n "$f" ]; then
-    case "$f" in *.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;; *) cp "$f" "$root/lib/modules/$m.ko" ;; esac
-  fi
+# The Xen kernel modules, and blkback and loop for the guests' PV disks.
+: >"$root/lib/modules/order"
+for m in $(kernel_modules "$kroot" xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs xen-blkback loop); do
+  mkdir -p "$root/lib/modules/$(dirname "$m")"
+  cp "$kroot/lib/modules/$release/$m" "$root/lib/modules/$m"
+  echo "$m" >>"$root/lib/modules/order"
 done
 cp "$here/dom0/init" "$root/init"
 cp "$here/dom0/runner.sh" "$here/dom0/bench.sh" "$root/harness/"
 chmod +x "$root/init" "$root/harness/runner.sh" "$root/harness/bench.sh"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$out/base.cpio.gz.tmp")
 mv "$out/base.cpio.gz.tmp" "$out/base.cpio.gz"
-echo "$kpkg $kver; xen $xver" >"$out/VERSIONS"
+echo "$(cat "$kroot/VERSION"); xen $xver" >"$out/VERSIONS"
 progress "dom0 ready: $out ($(du -sh "$out/base.cpio.gz" | cut -f1) initramfs)"
 echo "$out"

@@ -13,6 +13,7 @@ A job directory holds `job` (KEY=VALUE lines the dom0 runner reads field by fiel
 shell), and, by kind, guest.cfg (xl), args (pvhboot: one argument a line), fw.elf and files.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ JOBS_FILE = os.path.join(TOP, "tests", "xen", "jobs.toml")
 
 BOOTS = {"xl-pvh", "xl-hvm", "pvhboot", "cmd", "host"}
 JOB_KEYS = {"name", "what", "shard", "boot", "image", "toolstack", "hvmloader", "cfg", "args", "files", "expect",
-            "fail_on", "timeout", "negative", "send", "wait_gone", "retry", "memory", "disk", "needs"}
+            "fail_on", "timeout", "negative", "send", "wait_gone", "retry", "memory", "shared", "private", "marks"}
 IMAGE_KEYS = {"firmware", "fixture", "file", "guest", "disk", "elfwrap", "raw", "transform"}
 DEFAULT_FAIL_ON = "ASSERT|Xen isn't detected|[Pp]age [Ff]ault"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -76,9 +77,16 @@ def validate(data):
             p.append("%s: no shard" % where)
         if not job.get("what"):
             p.append("%s: no 'what' (the README's description of the job)" % where)
-        for key in ("image", "disk"):
-            if key in job and job[key] not in images:
-                p.append("%s: %s %r is not an [images.*] recipe" % (where, key, job[key]))
+        for ref in [job["image"]] if "image" in job else []:
+            if ref not in images:
+                p.append("%s: image %r is not an [images.*] recipe" % (where, ref))
+        for key in ("shared", "private"):
+            for ref in job.get(key, []):
+                if ref not in images:
+                    p.append("%s: %s %r is not an [images.*] recipe" % (where, key, ref))
+        for mark, rx in job.get("marks", {}).items():
+            if not NAME_RE.match(mark) or "\n" in rx:
+                p.append("%s: marks: %r = %r (a name and a one-line regex)" % (where, mark, rx))
         if job.get("boot") in ("xl-pvh", "xl-hvm", "pvhboot") and not job.get("expect"):
             p.append("%s: a boot job needs an expect line" % where)
         if job.get("boot") in ("xl-hvm", "pvhboot") and "image" not in job:
@@ -105,6 +113,10 @@ def validate(data):
             p.append("%s: a cmd job needs scripts/xen-in-qemu/checks/%s.sh" % (where, name))
         if job.get("boot") == "host" and not os.path.exists(os.path.join(HERE, "host-checks", name + ".sh")):
             p.append("%s: a host job needs scripts/xen-in-qemu/host-checks/%s.sh" % (where, name))
+    for name, b in data.get("bench", {}).items():
+        for key in ("uefi", "direct"):
+            if b.get(key) not in seen:
+                p.append("bench %s: %s %r is not a job" % (name, key, b.get(key)))
     cal = data.get("calibration", {})
     if not isinstance(cal.get("spin_loops"), int) or not isinstance(cal.get("spin_ms_idle"), int):
         p.append("[calibration]: spin_loops and spin_ms_idle are integers")
@@ -151,7 +163,7 @@ def build_image(name, img, out, tools):
     elif "guest" in img:
         src = os.path.join(tools["guests"], img["guest"] + ".elf")
     elif "disk" in img:
-        src = os.path.join(tools["disks"], img["disk"] + ".img")
+        src = os.path.join(tools["disks"], img["disk"])
     else:
         src = img["file"]
     if img.get("raw") or "guest" in img or "disk" in img:
@@ -166,16 +178,19 @@ def build_image(name, img, out, tools):
 
 
 # ---- job inputs ------------------------------------------------------------------------------
+SHARED_DIR = "/jobs/shared"
+REF = re.compile(r"([@^])([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
 def xl_value(v, jobdir):
+    """An xl.cfg value: @NAME is a file of the job's directory, ^NAME a shared image."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
         return str(v)
     if isinstance(v, list):
         return "[" + ", ".join(xl_value(x, jobdir) for x in v) + "]"
-    s = str(v)
-    if s.startswith("@"):
-        s = jobdir + "/" + s[1:]
+    s = REF.sub(lambda m: (jobdir if m.group(1) == "@" else SHARED_DIR) + "/" + m.group(2), str(v))
     if '"' in s or "\\" in s or "\n" in s:
         raise Problem("xl.cfg value %r has a quote, backslash or newline" % s)
     return '"%s"' % s
@@ -228,20 +243,27 @@ def expand(data, out, tools, shard=None, only=None):
     os.makedirs(images_dir, exist_ok=True)
     built = {}
     for job in jobs:
-        for key in ("image", "disk"):
-            name = job.get(key)
-            if name and name not in built:
+        for name in ([job["image"]] if "image" in job else []) + job.get("shared", []) + job.get("private", []):
+            if name not in built:
                 built[name] = build_image(name, data["images"][name], images_dir, tools)
     jobs_dir = os.path.join(out, "jobs")
-    os.makedirs(jobs_dir, exist_ok=True)
+    os.makedirs(os.path.join(jobs_dir, "shared"), exist_ok=True)
+    for job in jobs:  # once, however many jobs use them (dom0 holds them in RAM)
+        for name in job.get("shared", []):
+            dst = os.path.join(jobs_dir, "shared", name)
+            if not os.path.exists(dst):
+                shutil.copyfile(built[name], dst)
     for n, job in enumerate(jobs, 1):
         d = os.path.join(jobs_dir, "%02d-%s" % (n, job["name"]))
         dom0_dir = "/jobs/" + os.path.basename(d)
         os.makedirs(d)
         if "image" in job:
             shutil.copyfile(built[job["image"]], os.path.join(d, "fw.elf"))
-        if "disk" in job:
-            shutil.copyfile(built[job["disk"]], os.path.join(d, "disk.img"))
+        for name in job.get("private", []):  # a copy of its own: the job writes to it
+            shutil.copyfile(built[name], os.path.join(d, name))
+        if job.get("marks"):
+            with open(os.path.join(d, "marks"), "w") as f:
+                f.write("".join("%s=%s\n" % kv for kv in job["marks"].items()))
         for fname, spec in job.get("files", {}).items():
             with open(os.path.join(d, fname), "wb") as f:
                 f.write(bytes(int(spec.split(":")[1])))
@@ -340,6 +362,8 @@ def main():
         elif a.cmd == "expand":
             tools = {t: getattr(a, t) for t in ("elfwrap", "mkfixture", "firmware", "guests", "disks")}
             jobs = expand(data, a.out, tools, a.shard, a.only)
+            with open(os.path.join(a.out, "bench.json"), "w") as f:
+                json.dump(data.get("bench", {}), f)
             with open(os.path.join(a.out, "jobs", "calibration"), "w") as f:
                 f.write("SPIN_LOOPS=%d\nSPIN_MS_IDLE=%d\n" % (data["calibration"]["spin_loops"], data["calibration"]["spin_ms_idle"]))
             print("%d jobs in %s/jobs" % (len(jobs), a.out), file=sys.stderr)

@@ -39,6 +39,8 @@ def parse(lines):
             for k in TIMES:
                 job[k] = int(job.get(k, "-1") or -1)
             job["factor"] = float(job.get("factor", "1") or 1)
+            marks = job.get("marks", "none")
+            job["marks"] = {} if marks in ("", "none") else {k: int(v) for k, v in (m.split(":", 1) for m in marks.split(","))}
             jobs.append(job)
         elif line.startswith("@@LOG "):
             name, _, text = line[6:].partition("| ")
@@ -91,6 +93,25 @@ def bench_summary(bench):
     xl, pv = statistics.median(bench["xl_ms"]), statistics.median(bench["pvhboot_ms"])
     return {"xl_create_to_unpaused_ms": bench["xl_ms"], "pvhboot_to_unpaused_ms": bench["pvhboot_ms"],
             "xl_median_ms": xl, "pvhboot_median_ms": pv, "ratio": round(pv / xl, 2), "target": 0.5}
+
+
+def compare_boots(jobs, benches):
+    """[bench.*] of jobs.toml: the UEFI path against a direct boot, time from xl create to the line."""
+    by_name = {j.get("name"): j for j in jobs}
+    out = {}
+    for name, b in benches.items():
+        u, d = by_name.get(b["uefi"]), by_name.get(b["direct"])
+        if not u or not d or u.get("status") != "pass" or d.get("status") != "pass" or u["expect_ms"] <= 0 or d["expect_ms"] <= 0:
+            out[name] = {"error": "both jobs must pass: %s, %s" % (b["uefi"], b["direct"])}
+            continue
+        steps, last = [], 0
+        for mark, ms in sorted(list(u["marks"].items()) + [("line", u["expect_ms"])], key=lambda kv: kv[1]):
+            steps.append({"until": mark, "ms": ms - last})
+            last = ms
+        out[name] = {"uefi_job": b["uefi"], "direct_job": b["direct"], "uefi_ms": u["expect_ms"], "direct_ms": d["expect_ms"],
+                     "ratio": round(u["expect_ms"] / d["expect_ms"], 2), "target": b.get("target"), "uefi_steps": steps,
+                     "direct_marks": d["marks"]}
+    return out
 
 
 def write_junit(path, jobs, logs, problems):
@@ -209,6 +230,9 @@ def main():
                "passed": len(jobs) - len(failed), "failed": len(failed) + (1 if problems else 0),
                "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1),
                "max_factor": max([j["factor"] for j in jobs] or [1]), "bench": bench_summary(bench)}
+    bench_file = os.path.join(a.results, "bench.json")
+    if os.path.exists(bench_file):
+        summary["boot_compare"] = compare_boots(jobs, json.load(open(bench_file)))
     write_junit(os.path.join(a.results, "junit.xml"), jobs, logs, problems)
     with open(os.path.join(a.results, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
@@ -229,6 +253,14 @@ def main():
     if b:
         out.append("bench: xl create to unpaused ms %s (median %d); pvhboot %s (median %d); ratio pvhboot/xl = %.2f (target <= 0.50)" % (
             b["xl_create_to_unpaused_ms"], b["xl_median_ms"], b["pvhboot_to_unpaused_ms"], b["pvhboot_median_ms"], b["ratio"]))
+    for name, c in summary.get("boot_compare", {}).items():
+        if "error" in c:
+            out.append("bench %s: %s" % (name, c["error"]))
+            continue
+        out.append("bench %s: %s %.1f s vs %s %.1f s from xl create to the guest's line: ratio %.2f (target <= %s)" % (
+            name, c["uefi_job"], c["uefi_ms"] / 1000.0, c["direct_job"], c["direct_ms"] / 1000.0, c["ratio"], c["target"]))
+        out.append("bench %s: where the UEFI path's time goes: %s" % (
+            name, ", ".join("%.1f s to %s" % (st["ms"] / 1000.0, st["until"]) for st in c["uefi_steps"])))
     out.append("dom0 ready after %s s; the jobs took %.1f s in all; load factor up to x%.2f" % (
         info["dom0_ready_s"], summary["jobs_total_s"], summary["max_factor"]))
     out.append("xen-e2e: %d passed, %d failed" % (summary["passed"], summary["failed"]))

@@ -54,5 +54,5 @@ timeout --foreground "$timeout" "$qemu" -L /usr/share/qemu -L /usr/share/seabios
 qemu_rc=$?
 set -e
 progress "QEMU exited with status $qemu_rc"
-python3 "$here/report.py" "$results/serial.log" "$results" --qemu-status "$qemu_rc" --expected "$(find "$jobs" -mindepth 1 -maxdepth 1 -type d | wc -l)" \
+python3 "$here/report.py" "$results/serial.log" "$results" --qemu-status "$qemu_rc" --expected "$(ls "$jobs"/*/job 2>/dev/null | wc -l)" \
   ${host_results:+--host-results "$host_results"}

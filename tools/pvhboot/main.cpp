@@ -5,6 +5,9 @@
 //   pvhboot run IMAGE --memory MIB [--expect RE]...  (dom0 of a real Xen)
 //   pvhboot reap                                     (destroy domains whose pvhboot was killed)
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +25,7 @@
 #include "loader/judge.hpp"
 #include "loader/owner.hpp"
 #include "loader/xen_backend.hpp"
+#include "pflash/store.hpp"
 #include "tools/common/junit.hpp"
 #include "tools/common/numbers.hpp"
 #include "xencheck/xen_parse.hpp"
@@ -34,7 +38,7 @@ volatile std::sig_atomic_t g_signal = 0;
 const auto g_start = std::chrono::steady_clock::now();  // process start, for the timings
 
 struct Args {
-  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir;
+  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir, vars;
   std::vector<std::string> modules, expect, fail_on;
   double timeout = 60;
   bool json = false;
@@ -58,6 +62,19 @@ struct Planned {
   loader::BootPlan plan;
 };
 
+// --vars: where the firmware's flash goes (its FD base), if the VARS file fits the firmware.
+elfwrap::Expected<loader::Placement> flash_range(const Args& a, std::span<const std::byte> image) {
+  auto fw = elfwrap::parse_image(image);
+  if (!fw) return elfwrap::with_file(fw.take_error(), a.image);
+  auto vb = elfwrap::read_file(a.vars);
+  if (!vb) return vb.take_error();
+  auto vars = elfwrap::parse_image(*vb);
+  if (!vars) return elfwrap::with_file(vars.take_error(), a.vars);
+  auto plan = pflash::plan_store(*vars, &*fw, std::nullopt);
+  if (!plan) return elfwrap::with_file(plan.take_error(), a.vars);
+  return loader::Placement{"flash of the UEFI variables (xen-pflash, " + a.vars + ")", plan->base, plan->base + plan->size};
+}
+
 elfwrap::Expected<Planned> make_plan(const Args& a) {
   auto img = elfwrap::MappedFile::open(a.image);
   if (!img) return img.take_error();
@@ -73,6 +90,11 @@ elfwrap::Expected<Planned> make_plan(const Args& a) {
     in.modules.push_back(std::move(*mf));
   }
   for (size_t k = 0; k < a.modules.size(); ++k) c.modules.push_back({a.modules[k], in.modules[k].bytes()});
+  if (!a.vars.empty()) {
+    auto flash = flash_range(a, in.image.bytes());
+    if (!flash) return flash.take_error();
+    c.flash = *flash;
+  }
   // Only the ELF headers matter (any PVH kernel boots, not only firmware images), read by the
   // same checked reader as elfwrap's.
   std::vector<elfwrap::Warning> warnings;
@@ -161,6 +183,56 @@ int reap(const std::string& dir, std::ostream& out) {
   return n;
 }
 
+// xen-pflash, next to pvhboot (or on PATH), serving the domain's flash from --vars.
+struct Pflash {
+  pid_t pid = -1;
+  int status = -1;
+};
+
+std::string sibling(const std::string& name) {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string p(buf, static_cast<size_t>(n));
+    p = p.substr(0, p.find_last_of('/') + 1) + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return name;
+}
+
+// Starts it for `domid` and waits until it serves the flash (it says "ready" on a pipe).
+elfwrap::Status start_pflash(const Args& a, uint32_t domid, Pflash& pf) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return elfwrap::plain_error("pipe failed");
+  const std::string exe = sibling("xen-pflash"), id = std::to_string(domid), fd = std::to_string(fds[1]);
+  pf.pid = ::fork();
+  if (pf.pid == 0) {
+    ::fcntl(fds[1], F_SETFD, 0);
+    ::execlp(exe.c_str(), "xen-pflash", "--domid", id.c_str(), "--vars", a.vars.c_str(), "--firmware", a.image.c_str(), "--ready-fd",
+             fd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  char buf[8] = {};
+  pollfd p{fds[0], POLLIN, 0};
+  const bool ready = ::poll(&p, 1, 30000) == 1 && ::read(fds[0], buf, sizeof buf) > 0;
+  ::close(fds[0]);
+  if (ready) return elfwrap::ok();
+  if (pf.pid > 0) ::kill(pf.pid, SIGKILL);
+  return elfwrap::plain_error("xen-pflash (" + exe + ") did not start serving the flash; its error is above");
+}
+
+// After the domain is gone: it ends by itself; if it does not within 10 s, it is stopped.
+void stop_pflash(Pflash& pf) {
+  if (pf.pid <= 0) return;
+  for (int i = 0; i < 200; ++i) {
+    if (::waitpid(pf.pid, &pf.status, WNOHANG) == pf.pid) return;
+    ::usleep(50000);
+  }
+  ::kill(pf.pid, SIGTERM);
+  ::waitpid(pf.pid, &pf.status, 0);
+}
+
 // Runs the domain until the judge decides; console lines go to `log`.
 void watch(loader::Domain& dom, loader::Judge& judge, std::ostream& log) {
   while (!judge.done()) {
@@ -206,8 +278,14 @@ int run_boot(const Args& a) {
   std::signal(SIGINT, [](int s) { g_signal = s; });
   std::signal(SIGTERM, [](int s) { g_signal = s; });
   const std::string name = a.name.empty() ? "pvhboot-" + std::to_string(::getpid()) : a.name;
-  auto dom = loader::Domain::build(planned->plan, {name, a.owner_dir});  // destroys what it created if it fails
-  if (!dom) return fail("building the domain: " + elfwrap::to_string(dom.error()));
+  Pflash pf;
+  loader::BuildOptions opts{name, a.owner_dir, {}};
+  if (!a.vars.empty()) opts.before_unpause = [&](uint32_t domid) { return start_pflash(a, domid, pf); };
+  auto dom = loader::Domain::build(planned->plan, opts);  // destroys what it created if it fails
+  if (!dom) {
+    stop_pflash(pf);
+    return fail("building the domain: " + elfwrap::to_string(dom.error()));
+  }
   const double unpaused = now();
   // The same instant on CLOCK_BOOTTIME (what /proc/uptime shows): a caller that noted the time
   // before starting pvhboot measures from there, exec and dynamic linking included.
@@ -226,9 +304,14 @@ int run_boot(const Args& a) {
   watch(**dom, *judge, log);
   log.flush();
   const bool destroyed = (*dom)->destroy();
+  stop_pflash(pf);
   const bool ok = judge->outcome() == loader::Outcome::pass;
   if (!a.junit.empty()) tools::write_junit(a.junit, "pvhboot", {{a.image, ok, judge->reason(), now(), tail.str()}});
-  if (a.json) std::cout << elfwrap::dump(run_json(a, **dom, *judge, unpaused, unpaused_boottime, destroyed)) << "\n";
+  if (a.json) {
+    auto j = run_json(a, **dom, *judge, unpaused, unpaused_boottime, destroyed);
+    if (pf.pid > 0) j["pflash_exit"] = WIFEXITED(pf.status) ? WEXITSTATUS(pf.status) : 128 + WTERMSIG(pf.status);
+    std::cout << elfwrap::dump(j) << "\n";
+  }
   std::cerr << "pvhboot: domain " << (*dom)->domid() << " " << (ok ? "passed" : "FAILED: " + judge->reason()) << "; unpaused after "
                  << unpaused << " s; " << (destroyed ? "destroyed" : "NOT destroyed") << "\n";
   return ok && destroyed ? kOk : kFail;
@@ -267,6 +350,8 @@ int main(int argc, char** argv) {
   run->add_option("--junit", a.junit, "write a JUnit XML result here");
   run->add_option("--name", a.name, "domain name (default pvhboot-PID)");
   run->add_option("--owner-dir", a.owner_dir, "where the owner records of running domains are kept (default /run/pvhboot)");
+  for (CLI::App* s : {plan, run})
+    s->add_option("--vars", a.vars, "persistent UEFI variables: xen-pflash serves this VARS file as the firmware's flash");
   CLI::App* reap_cmd = app.add_subcommand("reap", "Destroy the domains of pvhboot runs that were killed (SIGKILL, crash)");
   reap_cmd->add_option("--owner-dir", a.owner_dir, "where the owner records are kept (default /run/pvhboot)");
   try {

@@ -98,8 +98,19 @@ start_job() {
   esac
 }
 
+# record_marks: the first time each of the job's milestones (marks: NAME=REGEX lines) appears.
+record_marks() {
+  [ -f "$dir/marks" ] || return 0
+  while IFS= read -r m; do
+    mname=${m%%=*} mrx=${m#*=}
+    case ",$seen_marks," in *",$mname:"*) continue ;; esac
+    grep -Eq "$mrx" "$dir/console.log" && { clock; seen_marks="${seen_marks:+$seen_marks,}$mname:$clk_ms"; }
+  done <"$dir/marks"
+}
+
 # watch_job: until EXPECT, a FAIL_ON line, the end of the command or domain, or the budget.
 watch_job() {
+  gone_polls=0
   while [ -z "$reason" ] && [ "$status" != pass ] && clock && [ "$clk_ms" -lt "$BUDGET_MS" ]; do
     if [ "$KIND" = xl ]; then
       [ -z "$domid" ] && domid=$(xl domid "$NAME" 2>/dev/null)
@@ -108,9 +119,19 @@ watch_job() {
       if [ -n "$FAIL_ON" ] && grep -Eq "$FAIL_ON" "$dir/console.log"; then
         reason="forbidden line: $(grep -E "$FAIL_ON" "$dir/console.log" | head -1)"; break
       fi
+      record_marks
       if grep -Eq "$EXPECT" "$dir/console.log"; then clock; t_expect=$clk_ms; status=pass; break; fi
+      # A negative control that shows its failure has failed the way it is meant to: no need to
+      # wait for its budget to run out.
+      if [ -n "$NEGATIVE" ] && grep -Eq "$NEGATIVE" "$dir/console.log"; then
+        reason="$(grep -Em1 "$NEGATIVE" "$dir/console.log")"; break
+      fi
+      # Gone for 2 s (a guest that reboots with on_reboot="restart" is back within that).
       if ! xl domid "$NAME" >/dev/null 2>&1 && { [ -n "$domid" ] || [ "$clk_ms" -gt 5000 ]; }; then
-        reason="domain ended before the expected line"; break
+        gone_polls=$((gone_polls + 1))
+        [ "$gone_polls" -ge 10 ] && { reason="domain ended before the expected line"; break; }
+      else
+        gone_polls=0
       fi
     elif ! kill -0 "$cmdpid" 2>/dev/null; then
       wait "$cmdpid"; rc=$?
@@ -179,7 +200,7 @@ judge() {
 run_attempt() {
   cd "$dir" || return
   echo "@@JOB-START $NAME $(now_ms)"
-  status=fail reason= t_first= t_expect= domid= cmdpid=
+  status=fail reason= t_first= t_expect= domid= cmdpid= seen_marks=
   calibrate
   clock_start
   start_job
@@ -204,7 +225,7 @@ run_job() {
     run_attempt
   fi
   neg=0; [ -n "$NEGATIVE" ] && neg=1
-  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=$FACTOR spin_ms=$spin_ms clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
+  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=$FACTOR spin_ms=$spin_ms marks=${seen_marks:-none} clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
   # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
   # marker starts a line of its own.
   awk -v n="$NAME" '{ print "@@CONSOLE " n "| " $0 }' "$dir/console.log" 2>/dev/null
@@ -214,5 +235,5 @@ run_job() {
 }
 
 for d in $(ls -d "$JOBS"/*/ 2>/dev/null | sort); do
-  run_job "${d%/}"
+  [ -f "$d/job" ] && run_job "${d%/}"  # jobs/shared holds files jobs share
 done

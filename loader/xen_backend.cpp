@@ -347,6 +347,7 @@ PollResult Domain::poll(const std::function<void(const std::string&, const std::
     xenevtchn_notify(i.xce, static_cast<evtchn_port_t>(i.local_port));
     i.pv.feed(chunk.data(), chunk.size(), [&](const std::string& l) { line("console", l); });
   }
+  r.partial_line = i.pv.partial;
   // Xen's console ring: this domain's port-0xe9 lines, everything new since the last call.
   i.read_conring([&](const char* data, unsigned n) {
     i.dbg.feed(data, n, [&](const std::string& l) {
@@ -354,6 +355,21 @@ PollResult Domain::poll(const std::function<void(const std::string&, const std::
     });
   });
   return r;
+}
+
+size_t Domain::type(std::string_view text) {
+  Impl& i = *impl_;
+  if (i.destroyed || !i.ring) return 0;
+  const XENCONS_RING_IDX cons = i.ring->in_cons;
+  XENCONS_RING_IDX prod = i.ring->in_prod;
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  if (prod - cons > sizeof i.ring->in) return 0;  // the guest's index is impossible: type nothing
+  size_t n = 0;
+  while (n < text.size() && prod - cons < sizeof i.ring->in) i.ring->in[MASK_XENCONS_IDX(prod++, i.ring->in)] = text[n++];
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  i.ring->in_prod = prod;
+  xenevtchn_notify(i.xce, static_cast<evtchn_port_t>(i.local_port));
+  return n;
 }
 
 bool Domain::destroy() {

@@ -46,6 +46,7 @@ struct PollResult {
   bool alive = true;         // false once the domain shut down, crashed or is gone
   std::string how;           // when not alive: "shut down (poweroff)", "crashed", ...
   std::string broken_ring;   // set when the guest's console ring indices are impossible
+  std::string partial_line;  // what the PV console printed after its last newline (a prompt)
 };
 
 class Domain {
@@ -63,6 +64,8 @@ class Domain {
   // Drains the PV console ring (the firmware blocks when it is full) and reads this domain's
   // "(dN)" lines from Xen's console ring; calls `line` for each complete line.
   PollResult poll(const std::function<void(const std::string& source, const std::string& line)>& line, int timeout_ms);
+  // Types `text` on the guest's PV console (its input ring); returns how many bytes fitted.
+  size_t type(std::string_view text);
   bool destroy();  // idempotent
 
  private:

@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -45,7 +47,8 @@ struct Emulator::Impl {
   std::vector<xenevtchn_port_or_error_t> ports;  // per vCPU, local
 
   ~Impl() {
-    if (server && domain_exists()) {
+    auto a = alive();
+    if (server && a && *a) {
       if (mapped) xendevicemodel_unmap_io_range_from_ioreq_server(dmod, domid, id, 1, base, base + flash->contents().size() - 1);
       xendevicemodel_destroy_ioreq_server(dmod, domid, id);
     }
@@ -56,10 +59,14 @@ struct Emulator::Impl {
     if (xch) xc_interface_close(xch);
   }
 
-  bool domain_exists() {
-    xc_domaininfo_t info{};
-    return xc_domain_getinfolist(xch, domid, 1, &info) == 1 && info.domain == domid &&
-           !(info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
+  // Whether the domain is still there to serve. Once it is destroyed, Xen destroys its ioreq
+  // servers (while our mappings keep the dying domain around): asking for ours then fails. That
+  // is also a dm_op, the one kind of hypercall xentoolcore_restrict_all() leaves us. (A domain
+  // that shut down but is not destroyed yet still gets its flash.)
+  elfwrap::Expected<bool> alive() {
+    if (xendevicemodel_get_ioreq_server_info(dmod, domid, id, nullptr, nullptr, nullptr) == 0) return true;
+    if (errno == ENOENT || errno == ESRCH) return false;
+    return sys_error("asking about domain " + std::to_string(domid) + "'s ioreq server");
   }
 
   elfwrap::Status open() {
@@ -90,6 +97,8 @@ struct Emulator::Impl {
     if (xendevicemodel_set_ioreq_server_state(dmod, domid, id, 1) != 0) return sys_error("enabling the ioreq server");
     for (unsigned v = 0; v <= info.max_vcpu_id; ++v) {
       const xenevtchn_port_or_error_t p = xenevtchn_bind_interdomain(xce, domid, iopage->vcpu_ioreq[v].vp_eport);
+      if (std::getenv("XEN_PFLASH_TRACE"))
+        std::fprintf(stderr, "xen-pflash: vCPU %u: remote port %u, local %d\n", v, iopage->vcpu_ioreq[v].vp_eport, p);
       if (p < 0) return sys_error("binding the ioreq event channel of vCPU " + std::to_string(v));
       ports.push_back(p);
     }
@@ -171,7 +180,8 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
     const int n = ::poll(&pfd, 1, 200);
     if (n < 0 && errno != EINTR) return sys_error("poll");
     if (n <= 0) {
-      if (!i.domain_exists()) return elfwrap::ok();
+      EW_TRY(const bool alive, i.alive());
+      if (!alive) return elfwrap::ok();
       continue;
     }
     const xenevtchn_port_or_error_t port = xenevtchn_pending(i.xce);
@@ -180,6 +190,12 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
     for (size_t v = 0; v < i.ports.size(); ++v) {
       if (i.ports[v] != port) continue;
       ioreq_t& r = i.iopage->vcpu_ioreq[v];
+      if (std::getenv("XEN_PFLASH_TRACE")) {
+        std::fprintf(stderr, "xen-pflash: event on port %d: vCPU %zu state %u type %u dir %u addr %#llx size %u count %u ptr %u eport %u:", port, v,
+                     r.state, r.type, r.dir, static_cast<unsigned long long>(r.addr), r.size, r.count, r.data_is_ptr, r.vp_eport);
+        for (int k = 0; k < 32; ++k) std::fprintf(stderr, " %02x", reinterpret_cast<const uint8_t*>(&r)[k]);
+        std::fprintf(stderr, "\n");
+      }
       if (r.state != STATE_IOREQ_READY) continue;
       __atomic_thread_fence(__ATOMIC_ACQUIRE);
       r.state = STATE_IOREQ_INPROCESS;

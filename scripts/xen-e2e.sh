@@ -65,8 +65,13 @@ mkdir -p "$extra/usr/libexec" "$extra/usr/share/qemu"
 cp "$dm" "$extra$dm"
 cp -a /usr/share/qemu/keymaps "$extra/usr/share/qemu/"  # read even with -vnc none
 copy_libs "$dm"
-cp "$build/tools/pvhboot/pvhboot" "$extra/usr/bin/"
-copy_libs "$build/tools/pvhboot/pvhboot"
+# pvhboot, xen-pflash, and elfwrap (for the VARS files of the NVRAM jobs) with its LIEF plugin.
+for t in pvhboot xen-pflash elfwrap; do
+  cp "$build/tools/$t/$t" "$extra/usr/bin/"
+  copy_libs "$build/tools/$t/$t"
+done
+cp "$build/tools/elfwrap/elfwrap-lief.so" "$extra/usr/bin/"
+copy_libs "$build/tools/elfwrap/elfwrap-lief.so"
 mkdir -p "$extra/harness/checks"
 cp "$top"/scripts/xen-in-qemu/checks/*.sh "$extra/harness/checks/"
 

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 
 #include "elfwrap/file_io.hpp"
 #include "elfwrap/image.hpp"
@@ -40,6 +41,7 @@ const auto g_start = std::chrono::steady_clock::now();  // process start, for th
 struct Args {
   std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir, vars;
   std::vector<std::string> modules, expect, fail_on;
+  std::string input, input_after = "Shell> ";
   double timeout = 60;
   bool json = false;
 };
@@ -233,8 +235,34 @@ void stop_pflash(Pflash& pf) {
   ::waitpid(pf.pid, &pf.status, 0);
 }
 
+// --input: typed once a console line matched --input-after (printf-style \r, \n, \t, \\ escapes).
+struct Typist {
+  std::optional<std::regex> after;
+  std::string pending;
+  bool armed = false;
+  void line(const std::string& text) {
+    if (after && !armed && std::regex_search(text, *after)) armed = true;
+  }
+  void type(loader::Domain& dom) {
+    if (armed && !pending.empty()) pending.erase(0, dom.type(pending));
+  }
+};
+
+std::string unescape(const std::string& s) {
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      o += s[i];
+      continue;
+    }
+    const char c = s[++i];
+    o += c == 'r' ? '\r' : c == 'n' ? '\n' : c == 't' ? '\t' : c;
+  }
+  return o;
+}
+
 // Runs the domain until the judge decides; console lines go to `log`.
-void watch(loader::Domain& dom, loader::Judge& judge, std::ostream& log) {
+void watch(loader::Domain& dom, loader::Judge& judge, Typist& typist, std::ostream& log) {
   while (!judge.done()) {
     if (g_signal) {
       judge.interrupted(g_signal);
@@ -247,8 +275,11 @@ void watch(loader::Domain& dom, loader::Judge& judge, std::ostream& log) {
           std::snprintf(stamp, sizeof stamp, "[%8.3f] %-7s| ", t, src.c_str());
           log << stamp << line << std::endl;
           judge.line(src, line, t);
+          typist.line(line);
         },
         100);
+    typist.line(r.partial_line);  // a prompt has no newline after it
+    typist.type(dom);
     if (!r.broken_ring.empty()) judge.broken(r.broken_ring);
     if (!r.alive) judge.domain_stopped(r.how);
     judge.tick(now());
@@ -270,6 +301,13 @@ int run_boot(const Args& a) {
   auto planned = make_plan(a);
   if (!planned) return fail(elfwrap::to_string(planned.error()));
   auto judge = loader::Judge::make(a.expect, a.fail_on, a.timeout);
+  if (judge && !a.input.empty()) {
+    try {
+      std::regex(a.input_after, std::regex::extended);
+    } catch (const std::regex_error& e) {
+      judge = elfwrap::plain_error(std::string("bad regular expression (--input-after): ") + e.what());
+    }
+  }
   if (!judge) {
     std::cerr << "pvhboot: error: " << elfwrap::to_string(judge.error()) << "\n";
     return kUsage;
@@ -301,7 +339,12 @@ int run_boot(const Args& a) {
     int overflow(int c) override { a.put(static_cast<char>(c)); b.put(static_cast<char>(c)); return c; }
   } tee(clog.is_open() ? static_cast<std::ostream&>(clog) : std::cerr, tail);
   std::ostream log(&tee);
-  watch(**dom, *judge, log);
+  Typist typist;
+  if (!a.input.empty()) {
+    typist.after.emplace(a.input_after, std::regex::extended);
+    typist.pending = unescape(a.input);
+  }
+  watch(**dom, *judge, typist, log);
   log.flush();
   const bool destroyed = (*dom)->destroy();
   stop_pflash(pf);
@@ -345,6 +388,8 @@ int main(int argc, char** argv) {
                   "extended regex (as grep -E) that must appear on the console (repeatable); without any, the guest "
                   "must keep running until --timeout");
   run->add_option("--fail-on", a.fail_on, "extended regex that must not appear (repeatable)");
+  run->add_option("--input", a.input, "text typed on the guest's console once --input-after appeared (\\r for Enter)");
+  run->add_option("--input-after", a.input_after, "extended regex after which --input is typed (default 'Shell> ')");
   run->add_option("--timeout", a.timeout, "seconds (default 60; 0: stop watching once the domain runs)")->check(CLI::NonNegativeNumber);
   run->add_option("--console-log", a.console_log, "write the timestamped console log here (default: stderr)");
   run->add_option("--junit", a.junit, "write a JUnit XML result here");

@@ -118,6 +118,10 @@ struct Variable {
   uint32_t name_size = 0, data_size = 0;
   uint64_t data_offset = 0;  // absolute
   uint64_t end = 0;          // absolute, 4-byte aligned start of the next header
+  bool torn = false;         // an interrupted header write: sizes read as 0, as edk2 does
+  // Boot####, Driver####, SysPrep#### and PlatformRecovery#### of the EFI global-variable
+  // vendor are EFI_LOAD_OPTIONs (UEFI 2.9 §3.1.3): their Description, when it decodes.
+  std::optional<std::string> load_option_description;
 };
 std::string var_attributes_str(uint32_t a);  // "NV|BS|RT"
 

@@ -54,11 +54,14 @@ json volume_json(const Volume& fv) {
 }
 
 json variable_json(const Variable& v) {
-  return {{"offset", v.offset}, {"name", v.name}, {"vendor_guid", v.vendor.str()},
+  json j = {{"offset", v.offset}, {"name", v.name}, {"vendor_guid", v.vendor.str()},
           {"vendor_name", name_or_null(v.vendor)}, {"attributes", v.attributes},
           {"attributes_str", var_attributes_str(v.attributes)}, {"state", var_state_name(v.state)},
           {"state_raw", v.state_raw}, {"name_size", v.name_size}, {"data_size", v.data_size},
           {"data_offset", v.data_offset}};
+  if (v.torn) j["torn"] = true;
+  if (v.load_option_description) j["load_option_description"] = *v.load_option_description;
+  return j;
 }
 
 json reset_vector_json(const ResetVector& rv) {

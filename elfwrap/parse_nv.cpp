@@ -1,6 +1,7 @@
 // The NV store: variable store header, variables (authenticated or plain format), and the
 // fault-tolerant-write working block. Layouts from OvmfPkg/VarStore.fdf.inc.
 #include <array>
+#include <cctype>
 
 #include "elfwrap/layout.hpp"
 #include "elfwrap/parse_internal.hpp"
@@ -75,6 +76,27 @@ std::string read_name(const ByteView& v, uint64_t off, uint32_t size) {
   return s;
 }
 
+bool is_load_option_name(const std::string& n) {
+  for (std::string_view prefix : {"Boot", "Driver", "SysPrep", "PlatformRecovery"}) {
+    if (n.size() != prefix.size() + 4 || n.compare(0, prefix.size(), prefix) != 0) continue;
+    bool hex4 = true;
+    for (size_t i = prefix.size(); i < n.size(); ++i) hex4 = hex4 && std::isxdigit(static_cast<unsigned char>(n[i])) && !std::islower(static_cast<unsigned char>(n[i]));
+    if (hex4) return true;
+  }
+  return false;
+}
+
+// EFI_LOAD_OPTION: UINT32 Attributes, UINT16 FilePathListLength, CHAR16 Description[] (NUL
+// terminated), then the device path and optional data. Nothing when the NUL is missing.
+std::optional<std::string> load_option_description(const ByteView& st, uint64_t data_off, uint32_t size) {
+  auto v = st.sub(data_off, size);
+  if (!v || size < 8) return std::nullopt;
+  uint64_t end = 6;
+  while (end + 1 < size && *v->le<uint16_t>(end) != 0) end += 2;
+  if (end + 1 >= size) return std::nullopt;
+  return read_name(*v, 6, static_cast<uint32_t>(end - 6 + 2));
+}
+
 // One variable header at `off` (store-relative). Returns nullopt-like end marker via Variable.end == 0.
 Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, const std::string& path) {
   const uint64_t hdr = auth ? kAuthVarHeader : kPlainVarHeader;
@@ -88,6 +110,17 @@ Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, co
   var.data_size = *st.le<uint32_t>(off + (auth ? 0x28 : 0x0c));
   var.vendor.bytes = *st.array<16>(off + (auth ? 0x2c : 0x10));
   const uint64_t name_off = off + hdr;
+  // A header whose programming was interrupted (power loss, a killed flash emulator) still has
+  // an erased State, Attributes, NameSize or DataSize: edk2 reads its sizes as 0
+  // (NameSizeOfVariable/DataSizeOfVariable in MdeModulePkg Variable), so the walk goes on right
+  // after the header, and the firmware reclaims the space at its next boot. The same here.
+  if (var.state_raw == 0xff || var.attributes == 0xffffffff || var.name_size == 0xffffffff || var.data_size == 0xffffffff) {
+    var.torn = true;
+    var.name_size = var.data_size = 0;
+    var.data_offset = st.abs(name_off);
+    var.end = st.abs(name_off);
+    return var;
+  }
   if (var.name_size == 0 || var.name_size % 2 || !st.contains(name_off, var.name_size))
     return error_at(var.offset, path, "NameSize " + hex(var.name_size) + " is odd, zero or runs past the end of the variable store at " + hex(st.abs(st.size())));
   // No padding between name and data: edk2's GET_PAD_SIZE is 0 on x86 (ALIGNMENT 1 in
@@ -97,6 +130,8 @@ Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, co
     return error_at(var.offset, path, "DataSize " + hex(var.data_size) + " runs past the end of the variable store at " + hex(st.abs(st.size())));
   var.name = read_name(st, name_off, var.name_size);
   var.data_offset = st.abs(data_off);
+  if (var.vendor == guids::kGlobalVariable && is_load_option_name(var.name))
+    var.load_option_description = load_option_description(st, data_off, var.data_size);
   var.end = st.abs(align_up(data_off + var.data_size, 4));
   return var;
 }
@@ -113,6 +148,10 @@ Status walk_variables(const ByteView& st, bool auth, const std::string& spath, N
       return error_at(st.abs(off), path, "StartId " + hex(id) + " is not 0x55aa");
     if (nv.variables.size() >= kMaxVariables) return error_at(st.abs(off), path, "more than 65536 variables");
     EW_TRY(Variable var, read_variable(st, off, auth, path));
+    if (var.torn)
+      warns.push_back({var.offset, path,
+                       "variable header not completely written (an interrupted write): the firmware skips it and reclaims "
+                       "the store at its next boot"});
     off = var.end - st.base();  // strictly advances: at least the header size
     nv.variables.push_back(std::move(var));
   }

@@ -1,5 +1,7 @@
 #include "loader/boot_plan.hpp"
 
+#include <algorithm>
+
 #include "elfwrap/elf_consts.hpp"
 #include "elfwrap/elf_writer.hpp"
 
@@ -70,15 +72,45 @@ elfwrap::Status place_kernel(const BootConfig& c, BootPlan& p) {
   return elfwrap::ok();
 }
 
-void layout_memory(const BootConfig& c, BootPlan& p) {
+// The XEN_ELFNOTE_GUEST_OS and XEN_ELFNOTE_SUPPORTED_FEATURES notes (xen/include/public/elfnote.h).
+constexpr uint32_t kNoteGuestOs = 6, kNoteSupportedFeatures = 17, kFeatLinuxRsdpUnrestricted = 19;
+
+// libxl puts the RSDP below 1 MiB for a Linux kernel that does not declare it reads rsdp_paddr
+// wherever it is (XENFEAT_linux_rsdp_unrestricted, Linux 4.20 and later): such a kernel is
+// refused rather than booted without the ACPI it would look for.
+elfwrap::Status check_rsdp_reader(const elfwrap::ElfWrapper& elf, const BootConfig& c) {
+  bool linux_os = false, unrestricted = false;
+  for (const auto& n : elf.notes) {
+    if (n.name != "Xen") continue;
+    if (n.type == kNoteGuestOs) linux_os = std::string(n.desc.begin(), std::find(n.desc.begin(), n.desc.end(), 0)) == "linux";
+    if (n.type == kNoteSupportedFeatures && n.value) unrestricted = (*n.value >> kFeatLinuxRsdpUnrestricted) & 1;
+  }
+  if (linux_os && !unrestricted)
+    return named(c, "a Linux kernel without XENFEAT_linux_rsdp_unrestricted in its SUPPORTED_FEATURES note (before Linux 4.20) "
+                    "looks for the RSDP below 1 MiB, where pvhboot does not put it; boot it with xl");
+  return elfwrap::ok();
+}
+
+elfwrap::Status layout_memory(const BootConfig& c, BootPlan& p) {
+  EW_TRY(p.acpi, make_acpi(AcpiConfig{c.vcpus, c.generation_id}));
+  p.generation_id = c.generation_id;
+  const std::string acpi_range = "the ACPI tables [" + hex(p.acpi.start) + ", " + hex(p.acpi.end) + ")";
+  if (p.hole_window && overlaps(p.hole_window->start, p.hole_window->end, p.acpi.start, p.acpi.end))
+    return named(c, "image [" + hex(p.load_start) + ", " + hex(p.load_end) + ") overlaps " + acpi_range +
+                        " that a PVH domain has at the start of the MMIO hole (as with xl)");
   p.e820.push_back({0, p.lowmem_end, kE820Ram});
+  for (const auto& r : p.acpi.ranges) p.e820.push_back({r.addr, r.size, r.reserved ? kE820Reserved : kE820Acpi});
   p.e820.push_back({elfwrap::kSpecialPagesStart, elfwrap::kSpecialPagesEnd - elfwrap::kSpecialPagesStart, kE820Reserved});
   if (p.hole_window) p.e820.push_back({p.hole_window->start, p.hole_window->end - p.hole_window->start, kE820Reserved});
   if (p.highmem_end) p.e820.push_back({k4GiB, p.highmem_end - k4GiB, kE820Ram});
+  std::sort(p.e820.begin(), p.e820.end(), [](const E820& a, const E820& b) { return a.addr < b.addr; });
   // libxl: max memory = target + 1 MiB slack; HAP paging pool = 4 * (256 * vcpus + 2 * MiB) KiB.
-  // The hole window's pages come on top of the target.
-  p.maxmem_kib = (c.memory_mib + 1) * 1024 + (p.hole_window ? (p.hole_window->end - p.hole_window->start) >> 10 : 0);
+  // The hole window's and the ACPI pages come on top of the target (libxenguest populates the
+  // ACPI pages; past max memory it would take them from the end of RAM instead).
+  p.maxmem_kib = (c.memory_mib + 1) * 1024 + (p.hole_window ? (p.hole_window->end - p.hole_window->start) >> 10 : 0) +
+                 ((p.acpi.end - p.acpi.start) >> 10);
   p.paging_pool_bytes = 4 * (256ull * c.vcpus + 2 * c.memory_mib) * 1024;
+  return elfwrap::ok();
 }
 
 // After the kernel (or the stub): the modules, then start_info, as libxc allocates them.
@@ -115,15 +147,17 @@ elfwrap::Status place_after(const BootConfig& c, BootPlan& p) {
 elfwrap::Expected<BootPlan> make_boot_plan(const elfwrap::ElfWrapper& elf, std::span<const std::byte> image, const BootConfig& c) {
   if (c.memory_mib < 16 || c.memory_mib > (1u << 20))
     return plain_error("--memory " + std::to_string(c.memory_mib) + " MiB is outside 16 MiB .. 1 TiB");
-  if (c.vcpus < 1 || c.vcpus > 128) return plain_error("--vcpus " + std::to_string(c.vcpus) + " is outside 1..128");
+  if (c.vcpus < 1 || c.vcpus > kAcpiMaxVcpus)
+    return plain_error("--vcpus " + std::to_string(c.vcpus) + " is outside 1.." + std::to_string(kAcpiMaxVcpus));
   BootPlan p;
   p.vcpus = c.vcpus;
   p.memory_bytes = c.memory_mib << 20;
   p.lowmem_end = std::min(p.memory_bytes, p.mmio_start);
   p.highmem_end = p.memory_bytes > p.mmio_start ? k4GiB + (p.memory_bytes - p.mmio_start) : 0;
   EW_CHECK(read_kernel(elf, image, c, p));
+  EW_CHECK(check_rsdp_reader(elf, c));
   EW_CHECK(place_kernel(c, p));
-  layout_memory(c, p);
+  EW_CHECK(layout_memory(c, p));
   EW_CHECK(place_after(c, p));
   if (c.flash) {
     const Placement& f = *c.flash;
@@ -133,9 +167,13 @@ elfwrap::Expected<BootPlan> make_boot_plan(const elfwrap::ElfWrapper& elf, std::
       return named(c, "the flash [" + hex(f.start) + ", " + hex(f.end) + ") would be where the image itself is loaded [" +
                           hex(p.hole_window->start) + ", " + hex(p.hole_window->end) +
                           "): the firmware's flash is its own FD base, so an image wrapped in the hole cannot have one");
+    if (overlaps(f.start, f.end, p.acpi.start, p.acpi.end))
+      return plain_error("the flash [" + hex(f.start) + ", " + hex(f.end) + ") overlaps the ACPI tables [" + hex(p.acpi.start) + ", " +
+                         hex(p.acpi.end) + ")");
     p.flash = f;
     p.placements.push_back(f);
   }
+  for (const auto& m : p.acpi.modules) p.placements.push_back({m.what, m.address, m.address + m.bytes.size()});
   p.cmdline = c.cmdline;
   p.modules = c.modules;
   return p;
@@ -152,6 +190,12 @@ nlohmann::json to_json(const BootPlan& p) {
   j["placements"] = nlohmann::json::array();
   for (const auto& pl : p.placements) j["placements"].push_back({{"what", pl.what}, {"start", pl.start}, {"end", pl.end}});
   j["hole_window"] = p.hole_window ? nlohmann::json{{"start", p.hole_window->start}, {"end", p.hole_window->end}} : nlohmann::json(nullptr);
+  nlohmann::json acpi = {{"rsdp", p.acpi.rsdp}, {"start", p.acpi.start}, {"end", p.acpi.end}};
+  acpi["tables"] = nlohmann::json::array();
+  for (const auto& t : p.acpi.tables) acpi["tables"].push_back({{"signature", t.signature}, {"address", t.address}, {"length", t.length}});
+  acpi["generation_id"] = p.generation_id ? nlohmann::json(generation_id_str(*p.generation_id)) : nlohmann::json(nullptr);
+  acpi["generation_id_address"] = p.acpi.generation_id_address ? nlohmann::json(*p.acpi.generation_id_address) : nlohmann::json(nullptr);
+  j["acpi"] = acpi;
   j["flash"] = p.flash ? nlohmann::json{{"start", p.flash->start}, {"end", p.flash->end}} : nlohmann::json(nullptr);
   return j;
 }

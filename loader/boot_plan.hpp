@@ -17,6 +17,10 @@
 // in the memory map), copy the PT_LOADs there, and hand libxc a one-page entry stub at 1 MiB: a
 // PVH ELF whose code jumps to the kernel's PHYS32_ENTRY with %ebx (the hvm_start_info address)
 // untouched. The modules and start_info follow the stub, in low RAM.
+//
+// ACPI (loader/acpi.hpp): the information page, tables and RSDP from 0xfc000000, and a VM
+// generation ID page after them, populated by libxenguest on top of the domain's memory;
+// start_info's rsdp_paddr points at the RSDP.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -28,6 +32,7 @@
 #include "elfwrap/error.hpp"
 #include "elfwrap/image.hpp"
 #include "elfwrap/layout.hpp"
+#include "loader/acpi.hpp"
 
 namespace loader {
 
@@ -61,6 +66,7 @@ struct BootConfig {
   std::vector<Module> modules;
   // An emulated flash (xen-pflash) at [start, end): MMIO in the hole, nothing may be there.
   std::optional<Placement> flash;
+  std::optional<GenerationId> generation_id;  // a VM Generation ID device and its ID
 };
 
 // Bytes pvhboot copies into the hole window itself (the window is zeroed first).
@@ -83,6 +89,8 @@ struct BootPlan {
   std::optional<Placement> flash;        // an emulated flash (not RAM: an ioreq server serves it)
   std::vector<WindowCopy> window_copies;
   std::vector<std::byte> stub;           // what libxc loads instead, for a kernel in the hole
+  AcpiLayout acpi;                       // what libxc copies to 0xfc000000 and on
+  std::optional<GenerationId> generation_id;
   // What start_info carries.
   std::string cmdline;
   std::vector<Module> modules;

@@ -202,6 +202,15 @@ struct Domain::Impl {
     for (const auto& e : p.e820) map.push_back({e.addr, e.size, e.type});
     dom->e820 = map.data();
     dom->e820_entries = static_cast<unsigned>(map.size());
+    // The ACPI tables: libxenguest populates their pages and copies them in (xc_dom_load_acpi);
+    // module 0 is the RSDP, whose address becomes start_info's rsdp_paddr.
+    if (p.acpi.modules.size() > MAX_ACPI_MODULES) return plain_error("internal: more ACPI modules than libxenguest takes");
+    for (size_t k = 0; k < p.acpi.modules.size(); ++k) {
+      const auto& m = p.acpi.modules[k];
+      dom->acpi_modules[k].data = reinterpret_cast<uint8_t*>(const_cast<std::byte*>(m.bytes.data()));
+      dom->acpi_modules[k].length = static_cast<uint32_t>(m.bytes.size());
+      dom->acpi_modules[k].guest_addr_out = m.address;
+    }
     dom->console_evtchn = console_port;
     dom->xenstore_evtchn = store_port;
     dom->console_domid = 0;
@@ -253,7 +262,7 @@ struct Domain::Impl {
   }
 
   // What OvmfXen's XenBus needs: the domain known to xenstored, with its home directory.
-  bool register_xenstore(const std::string& name) {
+  bool register_xenstore(const std::string& name, const BootPlan& p) {
     if (!xsh) return false;
     const std::string home = "/local/domain/" + std::to_string(domid);
     struct xs_permissions perms[2] = {{domid, XS_PERM_NONE}, {0, XS_PERM_READ}};
@@ -264,6 +273,14 @@ struct Domain::Impl {
     }
     xs_write(xsh, XBT_NULL, (home + "/name").c_str(), name.data(), name.size());
     xs_write(xsh, XBT_NULL, (home + "/domid").c_str(), id.data(), id.size());
+    // What libxl writes too: every vCPU online (a guest's CPU hotplug watches these), and the
+    // memory target in KiB (the balloon driver's).
+    auto write = [&](const std::string& path, const std::string& value) {
+      return xs_write(xsh, XBT_NULL, (home + path).c_str(), value.data(), value.size());
+    };
+    for (unsigned v = 0; v < p.vcpus; ++v) write("/cpu/" + std::to_string(v) + "/availability", "online");
+    write("/memory/static-max", std::to_string(p.memory_bytes >> 10));
+    write("/memory/target", std::to_string(p.memory_bytes >> 10));
     return xs_introduce_domain(xsh, domid, store_pfn, store_port);
   }
 
@@ -319,7 +336,7 @@ elfwrap::Expected<std::unique_ptr<Domain>> Domain::build(const BootPlan& plan, c
   d->times_.created_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
   EW_CHECK(i.build_image(plan));
   d->times_.built_s = std::chrono::duration<double>(Clock::now() - i.t0).count();
-  d->xs_registered_ = i.register_xenstore(opts.name);
+  d->xs_registered_ = i.register_xenstore(opts.name, plan);
   EW_CHECK(i.open_console());
   if (opts.before_unpause) EW_CHECK(opts.before_unpause(i.domid));
   d->times_.ready_s = std::chrono::duration<double>(Clock::now() - i.t0).count();

@@ -39,7 +39,10 @@ if [ "$mode" = check ]; then
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
   files=$(cat $(sed "s|^|$patches/|" "$patches/series") | awk '/^\+\+\+ / { sub(/^b\//, "", $2); print $2 }' | sort -u)
-  for f in $files; do mkdir -p "$scratch/$(dirname "$f")"; cp "$src/$f" "$scratch/$f"; done
+  for f in $files; do  # (a file a patch creates is not in the tree)
+    mkdir -p "$scratch/$(dirname "$f")"
+    [ ! -e "$src/$f" ] || cp "$src/$f" "$scratch/$f"
+  done
   for p in $(cat "$patches/series"); do
     if out=$(patch -d "$scratch" -p1 --dry-run -F0 <"$patches/$p" 2>&1) && patch -d "$scratch" -p1 -s -F0 <"$patches/$p" >/dev/null; then
       echo "ok    $p"

@@ -65,9 +65,11 @@ mkdir -p "$root/lib64" && cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 cp -a /etc/xen "$root/etc/"
 mkdir -p "$root/usr/lib/xen-4.17/boot"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-# The Xen kernel modules, and blkback and loop for the guests' PV disks.
+# The Xen kernel modules, blkback and loop for the guests' PV disks, and virtio-blk and ext4 for
+# the jobs disk.
 : >"$root/lib/modules/order"
-for m in $(kernel_modules "$kroot" xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs xen-blkback loop); do
+for m in $(kernel_modules "$kroot" xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs xen-blkback loop \
+             virtio_pci virtio_blk ext4); do
   mkdir -p "$root/lib/modules/$(dirname "$m")"
   cp "$kroot/lib/modules/$release/$m" "$root/lib/modules/$m"
   echo "$m" >>"$root/lib/modules/order"

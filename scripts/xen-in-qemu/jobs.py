@@ -107,8 +107,8 @@ def validate(data):
         if not isinstance(job.get("timeout", 60), int) or job.get("timeout", 60) <= 0:
             p.append("%s: timeout is a positive number of seconds" % where)
         for f, spec in job.get("files", {}).items():
-            if not re.match(r"^zeros:\d+$", str(spec)) or "/" in f:
-                p.append("%s: files: %s = %r (only NAME = \"zeros:N\")" % (where, f, spec))
+            if not re.match(r"^(zeros:\d+|blank-vars:0x(20000|84000))$", str(spec)) or "/" in f:
+                p.append("%s: files: %s = %r (NAME = \"zeros:N\" or \"blank-vars:0x20000|0x84000\")" % (where, f, spec))
         if job.get("boot") == "cmd" and not os.path.exists(os.path.join(HERE, "checks", name + ".sh")):
             p.append("%s: a cmd job needs scripts/xen-in-qemu/checks/%s.sh" % (where, name))
         if job.get("boot") == "host" and not os.path.exists(os.path.join(HERE, "host-checks", name + ".sh")):
@@ -265,8 +265,12 @@ def expand(data, out, tools, shard=None, only=None):
             with open(os.path.join(d, "marks"), "w") as f:
                 f.write("".join("%s=%s\n" % kv for kv in job["marks"].items()))
         for fname, spec in job.get("files", {}).items():
-            with open(os.path.join(d, fname), "wb") as f:
-                f.write(bytes(int(spec.split(":")[1])))
+            kind, arg = spec.split(":", 1)
+            if kind == "blank-vars":  # a pristine VARS file of that layout
+                run([tools["elfwrap"], "vars", "blank", "--layout", arg, "-o", os.path.join(d, fname)])
+            else:
+                with open(os.path.join(d, fname), "wb") as f:
+                    f.write(bytes(int(arg)))
         with open(os.path.join(d, "job"), "w") as f:
             f.write(job_fields(job, dom0_dir))
         if job["boot"] in ("xl-pvh", "xl-hvm"):

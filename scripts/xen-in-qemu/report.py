@@ -26,13 +26,18 @@ TIMES = ("create_ms", "first_output_ms", "expect_ms", "job_ms")
 
 def parse(lines):
     jobs, logs, consoles, info = [], {}, {}, {"leftover": None, "done": False, "dom0_ready_s": None}
-    bench = {"xl_ms": [], "pvhboot_ms": []}
-    for raw in lines:
-        line = raw.rstrip("\r\n")
+    bench = {"xl_ms": [], "pvhboot_ms": [], "nvram": []}
+    pending = [raw.rstrip("\r\n") for raw in lines]
+    pending.reverse()
+    while pending:
+        line = pending.pop()
         i = line.find("@@")
         if i < 0:
             continue
         line = line[i:]
+        inner = re.match(r"@@LOG [^|]*\| cmd: (@@BENCH.*)", line)
+        if inner:  # a check script's benchmark lines reach the serial console through its log
+            pending.append(inner.group(1))
         m = RESULT.match(line)
         if m:
             job = dict(FIELD.findall(m.group(1)))
@@ -63,6 +68,8 @@ def parse(lines):
                 bench["pvhboot_ms"].append(int((t * 1e6 - int(start_us)) / 1000))
             except (ValueError, KeyError):
                 pass
+        elif line.startswith("@@BENCH-NVRAM "):
+            bench["nvram"].append(line[len("@@BENCH-NVRAM "):])
         elif line.startswith("@@LEFTOVER "):
             info["leftover"] = int(line.split()[1])
         elif line.startswith("@@DOM0-READY "):
@@ -111,6 +118,35 @@ def compare_boots(jobs, benches):
         out[name] = {"uefi_job": b["uefi"], "direct_job": b["direct"], "uefi_ms": u["expect_ms"], "direct_ms": d["expect_ms"],
                      "ratio": round(u["expect_ms"] / d["expect_ms"], 2), "target": b.get("target"), "uefi_steps": steps,
                      "direct_marks": d["marks"]}
+    return out
+
+
+def nvram_summary(lines):
+    """The nvram-bench job's figures: time to the shell with and without the emulated flash."""
+    if not lines:
+        return None
+    shell = {"with": [], "without": []}
+    out = {}
+    for l in lines:
+        kind, _, rest = l.partition(" ")
+        if kind.startswith("shell_") or kind == "first_boot":
+            try:
+                seen = json.loads(rest)["expect"][0]["seen_s"]
+            except (ValueError, KeyError, IndexError):
+                continue
+            if kind == "first_boot":
+                out["first_boot_shell_s"] = seen
+            else:
+                shell[kind[len("shell_"):]].append(seen)
+        elif kind == "served":
+            out["served"] = rest.split("served", 1)[-1].strip()
+        elif kind.startswith("setvar_"):
+            f = dict(kv.split("=") for kv in rest.split())
+            out[kind + "_ms"] = round((int(f["last_ms"]) - int(f["first_ms"])) / int(f["count"]), 1)
+    if shell["with"] and shell["without"]:
+        w, wo = statistics.median(shell["with"]), statistics.median(shell["without"])
+        out.update({"shell_with_s": shell["with"], "shell_without_s": shell["without"], "shell_with_median_s": round(w, 2),
+                    "shell_without_median_s": round(wo, 2), "ratio": round(w / wo, 2), "target": 1.25})
     return out
 
 
@@ -230,6 +266,7 @@ def main():
                "passed": len(jobs) - len(failed), "failed": len(failed) + (1 if problems else 0),
                "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1),
                "max_factor": max([j["factor"] for j in jobs] or [1]), "bench": bench_summary(bench)}
+    summary["nvram_bench"] = nvram_summary(bench["nvram"])
     bench_file = os.path.join(a.results, "bench.json")
     if os.path.exists(bench_file):
         summary["boot_compare"] = compare_boots(jobs, json.load(open(bench_file)))
@@ -253,6 +290,14 @@ def main():
     if b:
         out.append("bench: xl create to unpaused ms %s (median %d); pvhboot %s (median %d); ratio pvhboot/xl = %.2f (target <= 0.50)" % (
             b["xl_create_to_unpaused_ms"], b["xl_median_ms"], b["pvhboot_to_unpaused_ms"], b["pvhboot_median_ms"], b["ratio"]))
+    nb = summary.get("nvram_bench")
+    if nb:
+        if "ratio" in nb:
+            out.append("bench nvram: time to the shell with the emulated flash %.2f s, without %.2f s (medians): ratio %.2f (target <= 1.25)"
+                       % (nb["shell_with_median_s"], nb["shell_without_median_s"], nb["ratio"]))
+        out.append("bench nvram: first boot on a blank store reaches the shell at %s s; a boot: %s; one setvar: %s ms with the "
+                   "emulated flash, %s ms with variables in RAM" % (nb.get("first_boot_shell_s"), nb.get("served"),
+                                                                    nb.get("setvar_with_ms"), nb.get("setvar_without_ms")))
     for name, c in summary.get("boot_compare", {}).items():
         if "error" in c:
             out.append("bench %s: %s" % (name, c["error"]))

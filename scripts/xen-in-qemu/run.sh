@@ -30,14 +30,18 @@ dom0=$("$here/build-dom0.sh" | tail -1)
 # in tcg_handle_interrupt when an OVMF guest of the nested Xen writes CR8.
 qemu=$("$top/scripts/build-qemu.sh" --print-path)
 
-# The jobs (and extra files) as a second initramfs archive; the kernel unpacks both.
+# The extra files (our tools, the patched toolstack) as a second initramfs archive, which the
+# kernel unpacks over the first; the jobs on an ext4 disk dom0 mounts at /jobs, with room for
+# what the jobs write (VARS files, copies of disks, logs): a sparse file, only what is written
+# takes space.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/root/jobs"
-cp -a "$jobs"/. "$work/root/jobs/"
+mkdir -p "$work/root"
 [ -n "$extra" ] && cp -a "$extra"/. "$work/root/"
-(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1 >"$work/jobs.cpio.gz")
-cat "$dom0/base.cpio.gz" "$work/jobs.cpio.gz" >"$work/initrd.gz"
+(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1 >"$work/extra.cpio.gz")
+cat "$dom0/base.cpio.gz" "$work/extra.cpio.gz" >"$work/initrd.gz"
+jobs_mib=$(du -sm --apparent-size "$jobs" | cut -f1)
+/sbin/mke2fs -q -t ext4 -L jobs -E root_owner=0:0 -d "$jobs" "$work/jobs.img" "$(( jobs_mib * 2 + 1024 ))M"
 
 progress "booting Xen 4.17 in QEMU ($(ls "$jobs" | wc -l) jobs, log: $results/serial.log, at most ${timeout}s)"
 # Workarounds for QEMU 7.2's SVM emulation (docs/xen-in-qemu.md): smap=0 for Xen (dom0 dies in
@@ -50,6 +54,7 @@ timeout --foreground "$timeout" "$qemu" -L /usr/share/qemu -L /usr/share/seabios
   -kernel "$dom0/xen" \
   -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all conring_size=4M smap=0" \
   -initrd "$dom0/vmlinuz console=hvc0 earlyprintk=xen quiet,$work/initrd.gz" \
+  -drive file="$work/jobs.img",format=raw,if=virtio,cache=unsafe \
   </dev/null >"$results/serial.log" 2>&1
 qemu_rc=$?
 set -e

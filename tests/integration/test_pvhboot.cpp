@@ -20,9 +20,35 @@ TEST_CASE("pvhboot plan: the layout, agreed by libxenguest's own parse") {
   CHECK(j["libxenguest"]["seg_start"] == 0x100000);
   CHECK(j["libxenguest"]["seg_end"] == 0x300000);
   CHECK(j["entry"] == 0x2fffd0);
-  CHECK(j["e820"][1]["addr"] == 0xfeff8000u);
+  CHECK(j["e820"][1]["addr"] == 0xfc000000u);
+  CHECK(j["e820"][1]["type"] == "acpi");
+  CHECK(j["e820"][2]["addr"] == 0xfeff8000u);
+  CHECK(j["acpi"]["rsdp"] == 0xfc005000u);
   r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256"});
   CHECK(r.out.find("libxenguest (dummy parse): PVH image, kernel segment 0x100000-0x300000") != std::string::npos);
+  CHECK(r.out.find("ACPI: RSDP at 0xfc005000 (start_info rsdp_paddr), tables:") != std::string::npos);
+  CHECK(r.out.find("    APIC at 0xfc004") != std::string::npos);
+}
+
+TEST_CASE("pvhboot plan --vcpus and --generation-id: the MADT grows, the ID is shown with its address; bad values refused") {
+  it::TempDir t;
+  const std::string elf = t.path("x.elf");
+  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", elf}).status == 0);
+  auto r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256", "--vcpus", "4", "--generation-id",
+                "8f2c1d3a-6b5e-4c7d-9a0b-1c2d3e4f5a6b"});
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("4 vCPU(s)") != std::string::npos);
+  CHECK(r.out.find("APIC at 0xfc004") != std::string::npos);
+  CHECK(r.out.find(", 76 bytes") != std::string::npos);  // 44 + 4 Local APIC entries
+  CHECK(r.out.find("    SSDT at ") != std::string::npos);
+  CHECK(r.out.find("VM generation ID 8f2c1d3a-6b5e-4c7d-9a0b-1c2d3e4f5a6b at 0xfc006000 (16 bytes, reserved page") != std::string::npos);
+  CHECK(r.out.find("0xfc006000-0xfc007000 reserved") != std::string::npos);
+  r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256", "--generation-id", "nope"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--generation-id 'nope': expected a GUID") != std::string::npos);
+  r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256", "--vcpus", "129"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--vcpus 129 is outside 1..128") != std::string::npos);
 }
 
 TEST_CASE("pvhboot plan: an image in the MMIO hole gets a populated window and an entry stub libxenguest accepts") {
@@ -38,8 +64,8 @@ TEST_CASE("pvhboot plan: an image in the MMIO hole gets a populated window and a
   CHECK(j["entry_stub"]["pvh"] == true);                // and the stub libxc really loads
   CHECK(j["entry_stub"]["seg_start"] == 0x100000);
   CHECK(j["entry_stub"]["jumps_to"] == 0xffffffd0u);
-  CHECK(j["e820"][2]["addr"] == 0xffe00000u);
-  CHECK(j["e820"][2]["type"] == "reserved");
+  CHECK(j["e820"][3]["addr"] == 0xffe00000u);
+  CHECK(j["e820"][3]["type"] == "reserved");
   r = run({PVHBOOT_BIN, "plan", hole, "--memory", "256"});
   CHECK(r.out.find("image in the MMIO hole: pvhboot populates 0xffe00000-0x100000000 and copies it there; libxc loads the entry stub "
                    "(dummy parse: PVH image, kernel segment 0x100000-") != std::string::npos);

@@ -295,3 +295,65 @@ TEST_CASE("volumes only at 8-byte aligned offsets, also right after an ELF heade
   REQUIRE(again.volumes.size() == 1);
   CHECK(again.volumes[0].offset == 0xc8);
 }
+
+TEST_CASE("Boot#### and friends of the global vendor show their load option's description") {
+  auto load_option = [](std::u16string desc, bool terminated) {
+    Bytes b = {std::byte{1}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{4}, std::byte{0}};
+    for (char16_t c : desc) b.insert(b.end(), {std::byte(c & 0xff), std::byte(c >> 8)});
+    if (terminated) b.insert(b.end(), {std::byte{0}, std::byte{0}});
+    b.insert(b.end(), {std::byte{0x7f}, std::byte{0xff}, std::byte{4}, std::byte{0}});  // end of device path
+    return b;
+  };
+  const Guid other = Guid::of("d719b2cb-3d3a-4596-a3bc-dad00e67656f");
+  Nv nv;
+  nv.vars = {Var{u"Boot0009", guids::kGlobalVariable, 7, 0x3f, load_option(u"elfwrap-nvram-entry", true)},
+             Var{u"Driver00A1", guids::kGlobalVariable, 7, 0x3f, load_option(u"d\u00e9j\u00e0", true)},
+             Var{u"Boot0002", guids::kGlobalVariable, 7, 0x3f, load_option(u"no terminator", false)},
+             Var{u"Boot0003", other, 7, 0x3f, load_option(u"other vendor", true)},
+             Var{u"Boot000a", guids::kGlobalVariable, 7, 0x3f, load_option(u"lower-case hex", true)},
+             Var{u"BootOrder", guids::kGlobalVariable, 7, 0x3f, load_option(u"not an option", true)},
+             Var{u"Boot0004", guids::kGlobalVariable, 7, 0x3f, Bytes{std::byte{1}}}};
+  const Image img = parse_ok(build_nv(nv));
+  const auto& v = img.nvstore->variables;
+  REQUIRE(v.size() == 7);
+  CHECK(v[0].load_option_description == "elfwrap-nvram-entry");
+  CHECK(v[1].load_option_description == "d\xc3\xa9j\xc3\xa0");
+  CHECK_FALSE(v[2].load_option_description);
+  CHECK_FALSE(v[3].load_option_description);
+  CHECK_FALSE(v[4].load_option_description);
+  CHECK_FALSE(v[5].load_option_description);
+  CHECK_FALSE(v[6].load_option_description);
+  CHECK(to_json(*img.nvstore)["variables"][0]["load_option_description"] == "elfwrap-nvram-entry");
+  CHECK_FALSE(to_json(*img.nvstore)["variables"][2].contains("load_option_description"));
+}
+
+TEST_CASE("a variable header whose write was interrupted is skipped as edk2 skips it, with a warning (crash-test finding)") {
+  for (bool auth : {true, false}) {
+    Nv nv;
+    nv.authenticated = auth;
+    nv.vars = {Var{u"Kept"}, Var{u"Torn"}};
+    Bytes region = build_nv(nv);
+    const Image whole = parse_ok(region);
+    REQUIRE(whole.nvstore->variables.size() == 2);
+    const auto& t = whole.nvstore->variables[1];
+    // What a flash holds when the emulator died while the firmware programmed the header byte
+    // by byte: StartId, and whatever came before NameSize; the rest still erased.
+    const uint64_t name_size_at = t.offset + (auth ? 0x24 : 0x08);
+    for (uint64_t i = name_size_at; i < t.end; ++i) region[i] = std::byte{0xff};
+    region[t.offset + 2] = std::byte{0xff};  // State not yet programmed
+    auto img = parse_image(region);
+    REQUIRE(img);
+    const auto& v = img->nvstore->variables;
+    REQUIRE(v.size() == 2);
+    CHECK(v[0].name == "Kept");
+    CHECK(v[0].state == VarState::added);
+    CHECK(v[1].torn);
+    CHECK(v[1].data_size == 0);
+    CHECK(v[1].state == VarState::invalid);
+    CHECK(img->nvstore->live_variables() == 1);
+    CHECK(img->nvstore->free_offset == v[1].offset + (auth ? 0x3c : 0x20));
+    REQUIRE(img->warnings.size() == 1);
+    CHECK(img->warnings[0].message.find("not completely written") != std::string::npos);
+    CHECK(to_json(*img->nvstore)["variables"][1]["torn"] == true);
+  }
+}

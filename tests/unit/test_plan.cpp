@@ -42,18 +42,23 @@ TEST_CASE("256 MiB: all RAM below the hole, special pages reserved, image then s
   REQUIRE(p);
   CHECK(p->lowmem_end == 0x10000000);
   CHECK(p->highmem_end == 0);
-  REQUIRE(p->e820.size() == 2);
+  REQUIRE(p->e820.size() == 3);
   CHECK(p->e820[0].addr == 0);
   CHECK(p->e820[0].size == 0x10000000);
   CHECK(p->e820[0].type == kE820Ram);
-  CHECK(p->e820[1].addr == 0xfeff8000);
-  CHECK(p->e820[1].size == 0x8000);
-  CHECK(p->e820[1].type == kE820Reserved);
-  REQUIRE(p->placements.size() == 2);
+  CHECK(p->e820[1].addr == 0xfc000000);  // ACPI: information page, tables, RSDP
+  CHECK(p->e820[1].size == p->acpi.end - p->acpi.start);
+  CHECK(p->e820[1].type == kE820Acpi);
+  CHECK(p->e820[2].addr == 0xfeff8000);
+  CHECK(p->e820[2].size == 0x8000);
+  CHECK(p->e820[2].type == kE820Reserved);
+  REQUIRE(p->placements.size() == 5);
   CHECK(p->placements[0].start == 0x100000);
   CHECK(p->placements[1].what == "start_info");
   CHECK(p->placements[1].start == 0x300000);
-  CHECK(p->maxmem_kib == 257 * 1024);
+  CHECK(p->placements[2].what == "RSDP");
+  CHECK(p->placements[2].start == p->acpi.rsdp);
+  CHECK(p->maxmem_kib == 257 * 1024 + ((p->acpi.end - p->acpi.start) >> 10));
   CHECK(p->paging_pool_bytes == 4 * (256 + 2 * 256) * 1024);
   CHECK(p->entry == 0x2fffd0);
   // What libxc is handed is the very bytes the plan read, not a path it reads again.
@@ -67,9 +72,9 @@ TEST_CASE("5 GiB: low memory stops at the MMIO hole, the rest goes above 4 GiB")
   REQUIRE(p);
   CHECK(p->lowmem_end == 0xfc000000);
   CHECK(p->highmem_end == 0x100000000ull + (5120ull << 20) - 0xfc000000);
-  REQUIRE(p->e820.size() == 3);
-  CHECK(p->e820[2].addr == 0x100000000ull);
-  CHECK(p->e820[0].size + p->e820[2].size == 5120ull << 20);  // totals consistent
+  REQUIRE(p->e820.size() == 4);
+  CHECK(p->e820[3].addr == 0x100000000ull);
+  CHECK(p->e820[0].size + p->e820[3].size == 5120ull << 20);  // totals consistent
 }
 
 TEST_CASE("modules and the command line are placed after the image, page aligned; modules are the bytes given") {
@@ -79,7 +84,7 @@ TEST_CASE("modules and the command line are placed after the image, page aligned
   c.modules = {{"a", a}, {"b", b}};
   auto p = plan_of(kernel_at(0x100000), c);
   REQUIRE(p);
-  REQUIRE(p->placements.size() == 4);
+  REQUIRE(p->placements.size() == 7);  // image, a, b, start_info, then RSDP, information page, tables
   CHECK(p->placements[1].start == 0x300000);
   CHECK(p->placements[1].end == 0x302000);
   CHECK(p->placements[2].start == 0x302000);
@@ -159,12 +164,13 @@ TEST_CASE("an image in the MMIO hole: a window pvhboot populates, reserved; libx
   REQUIRE(p->hole_window);
   CHECK(p->hole_window->start == 0xffe00000);
   CHECK(p->hole_window->end == 0x100000000ull);
-  REQUIRE(p->e820.size() == 3);
-  CHECK(p->e820[2].addr == 0xffe00000);
-  CHECK(p->e820[2].size == 0x200000);
-  CHECK(p->e820[2].type == kE820Reserved);
-  CHECK(p->maxmem_kib == 257 * 1024 + 2048);  // the window's pages on top of the target
-  REQUIRE(p->placements.size() == 4);
+  REQUIRE(p->e820.size() == 4);
+  CHECK(p->e820[3].addr == 0xffe00000);
+  CHECK(p->e820[3].size == 0x200000);
+  CHECK(p->e820[3].type == kE820Reserved);
+  // The window's and the ACPI pages on top of the target.
+  CHECK(p->maxmem_kib == 257 * 1024 + 2048 + ((p->acpi.end - p->acpi.start) >> 10));
+  REQUIRE(p->placements.size() == 7);
   CHECK(p->placements[1].what == "entry stub (jumps to 0xffffffd0)");
   CHECK(p->placements[1].start == kStubAddress);
   CHECK(p->placements[2].start == 0x101000);  // module after the stub
@@ -178,11 +184,11 @@ TEST_CASE("an image in the MMIO hole: a window pvhboot populates, reserved; libx
   CHECK(p->window_copies[0].bytes.data() == k.data());
   CHECK(p->window_copies[0].bytes.size() == 0x200000);
   // Not page aligned: the window is the pages it touches.
-  const fx::Bytes odd = fx::elf_kernel({{0, 0xfc000800, 0x1000, 0x1000}}, 0xfc000900, 0x1000);
+  const fx::Bytes odd = fx::elf_kernel({{0, 0xfd000800, 0x1000, 0x1000}}, 0xfd000900, 0x1000);
   p = plan_of(odd, mem(256));
   REQUIRE(p);
-  CHECK(p->hole_window->start == 0xfc000000);
-  CHECK(p->hole_window->end == 0xfc002000);
+  CHECK(p->hole_window->start == 0xfd000000);
+  CHECK(p->hole_window->end == 0xfd002000);
   // A plan without the hole has no window and no stub.
   p = plan_of(kernel_at(0x100000), mem(256));
   CHECK_FALSE(p->hole_window);

@@ -25,8 +25,9 @@ void render_list(const std::string& file, const NvStore& nv, std::span<const std
   for (const auto& v : nv.variables) {
     const char* vn = guid_name(v.vendor);
     std::cout << "  " << v.name << "  " << v.vendor.str() << (vn ? std::string(" (") + vn + ")" : "") << "  "
-              << var_attributes_str(v.attributes) << "  " << var_state_name(v.state) << "  " << v.data_size
-              << " bytes  " << first_bytes(bytes, v) << (v.data_size > 16 ? "..." : "") << "\n";
+              << var_attributes_str(v.attributes) << "  " << (v.torn ? "torn" : var_state_name(v.state)) << "  " << v.data_size
+              << " bytes  " << first_bytes(bytes, v) << (v.data_size > 16 ? "..." : "")
+              << (v.load_option_description ? "  \"" + *v.load_option_description + "\"" : "") << "\n";
   }
   std::cout << "  " << nv.live_variables() << " live of " << nv.variables.size() << " variable header(s); free "
             << hex(nv.store_offset + nv.store_size - nv.free_offset) << " bytes from " << hex(nv.free_offset) << "\n";

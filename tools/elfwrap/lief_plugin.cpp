@@ -21,7 +21,7 @@ std::string exe_dir() {
 
 // The plugin's function, or the reason it could not be had.
 CrossCheck load(std::string& why) {
-  for (const std::string dir : {exe_dir(), std::string(ELFWRAP_PLUGIN_DIR)}) {
+  for (const std::string& dir : {exe_dir(), std::string(ELFWRAP_PLUGIN_DIR)}) {
     const std::string path = dir + "/elfwrap-lief.so";
     if (::access(path.c_str(), R_OK) != 0) continue;
     void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

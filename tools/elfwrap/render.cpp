@@ -64,7 +64,7 @@ void render_nvstore(std::ostream& out, const NvStore& nv) {
   }
   for (const auto& v : nv.variables)
     out << "  var " << hex(v.offset) << " " << v.name << " " << guid_label(v.vendor) << " "
-        << var_attributes_str(v.attributes) << " " << var_state_name(v.state) << " data " << v.data_size << "\n";
+        << var_attributes_str(v.attributes) << " " << (v.torn ? "torn" : var_state_name(v.state)) << " data " << v.data_size << "\n";
   if (nv.ftw)
     out << "  FTW working block at " << hex(nv.ftw->offset) << ": "
         << (!nv.ftw->signature_ok ? "no signature"

@@ -39,7 +39,8 @@ volatile std::sig_atomic_t g_signal = 0;
 const auto g_start = std::chrono::steady_clock::now();  // process start, for the timings
 
 struct Args {
-  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir, vars;
+  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir, vars,
+      generation_id;
   std::vector<std::string> modules, expect, fail_on;
   std::string input, input_after = "Shell> ";
   double timeout = 60;
@@ -92,6 +93,11 @@ elfwrap::Expected<Planned> make_plan(const Args& a) {
     in.modules.push_back(std::move(*mf));
   }
   for (size_t k = 0; k < a.modules.size(); ++k) c.modules.push_back({a.modules[k], in.modules[k].bytes()});
+  if (!a.generation_id.empty()) {
+    auto id = loader::parse_generation_id(a.generation_id);
+    if (!id) return id.take_error();
+    c.generation_id = *id;
+  }
   if (!a.vars.empty()) {
     auto flash = flash_range(a, in.image.bytes());
     if (!flash) return flash.take_error();
@@ -137,6 +143,12 @@ void render_plan(std::ostream& out, const Args& a, const loader::BootPlan& p, co
   for (const auto& e : p.e820)
     out << "    " << hex(e.addr) << "-" << hex(e.addr + e.size) << " "
         << (e.type == loader::kE820Ram ? "RAM" : e.type == loader::kE820Acpi ? "ACPI" : "reserved") << "\n";
+  out << "  ACPI: RSDP at " << hex(p.acpi.rsdp) << " (start_info rsdp_paddr), tables:\n";
+  for (const auto& t : p.acpi.tables)
+    out << "    " << t.signature << " at " << hex(t.address) << ", " << t.length << " bytes\n";
+  if (p.generation_id)
+    out << "  VM generation ID " << loader::generation_id_str(*p.generation_id) << " at " << hex(*p.acpi.generation_id_address)
+        << " (16 bytes, reserved page; ACPI device \\_SB.VGID)\n";
   out << "  placements:\n";
   for (const auto& pl : p.placements) out << "    " << hex(pl.start) << "-" << hex(pl.end) << " " << pl.what << "\n";
   const auto& x = j["libxenguest"];
@@ -363,10 +375,12 @@ int run_boot(const Args& a) {
 void add_common(CLI::App* s, Args& a) {
   s->add_option("IMAGE", a.image, "PVH kernel (ELF with a Xen PHYS32_ENTRY note)")->required();
   s->add_option("--memory", a.memory, "guest memory in MiB")->required()->check(tools::number_validator());
-  s->add_option("--vcpus", a.vcpus, "vCPUs (default 1)")->check(tools::number_validator());
+  s->add_option("--vcpus", a.vcpus, "vCPUs, 1..128 (default 1): one MADT Local APIC each, all online at boot")->check(tools::number_validator());
   s->add_option("--cmdline", a.cmdline, "command line passed in start_info");
   s->add_option("--module", a.modules, "module passed in start_info (repeatable)");
   s->add_flag("--json", a.json, "print the result as JSON (only JSON on stdout)");
+  s->add_option("--generation-id", a.generation_id,
+                "VM Generation ID: an ACPI VM_Gen_Counter device and this ID (a GUID, or 'random')");
 }
 
 }  // namespace

@@ -15,6 +15,10 @@
 #include "pflash/store.hpp"
 #include "tools/common/numbers.hpp"
 
+extern "C" {
+#include <xenstore.h>
+}
+
 namespace {
 
 constexpr int kOk = 0, kFail = 1, kUsage = 2;
@@ -26,7 +30,7 @@ int fail(const elfwrap::Error& e) {
 }
 
 struct Args {
-  std::string domid, vars, firmware, base;
+  std::string domid, vars, firmware, base, xenstore_ready;
   int ready_fd = -1;
   double lock_wait = 5;
 };
@@ -67,8 +71,13 @@ int run(const Args& a) {
     (void)!::write(a.ready_fd, "ready\n", 6);
     ::close(a.ready_fd);
   }
-  std::signal(SIGTERM, [](int) { g_stop = 1; });
-  std::signal(SIGINT, [](int) { g_stop = 1; });
+  if (!a.xenstore_ready.empty()) {  // libxl's spawn waits for this, as for a device model
+    struct xs_handle* xs = xs_open(0);
+    const bool ok = xs && xs_write(xs, XBT_NULL, a.xenstore_ready.c_str(), "running", 7);
+    if (xs) xs_close(xs);
+    if (!ok) return fail(elfwrap::plain_error("cannot write \"running\" to xenstore at " + a.xenstore_ready));
+  }
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) std::signal(sig, [](int) { g_stop = 1; });
   auto st = (*emu)->serve([] { return g_stop != 0; });
   const auto& s = flash.stats();
   const auto& e = (*emu)->stats();
@@ -86,7 +95,7 @@ int main(int argc, char** argv) {
   app.footer("Examples:\n  elfwrap vars blank --layout 0x20000 -o guest.vars\n"
              "  xen-pflash --domid 7 --vars guest.vars --firmware /usr/lib/xen-4.17/boot/ovmf-pvh.elf\n"
              "Start it before the domain is unpaused (pvhboot run --vars and xl's nvram= do). It exits when the domain\n"
-             "is gone, or on SIGTERM. Exit status: 0 domain gone or stopped; 1 failure; 2 usage.");
+             "is gone, or on SIGTERM, SIGINT or SIGHUP. Exit status: 0 domain gone or stopped; 1 failure; 2 usage.");
   app.set_version_flag("--version", "xen-pflash 0.2.0");
   Args a;
   app.add_option("--domid", a.domid, "the domain")->required()->check(tools::number_validator());
@@ -96,6 +105,7 @@ int main(int argc, char** argv) {
                    ->check(tools::number_validator());
   fw->excludes(base);
   app.add_option("--ready-fd", a.ready_fd, "write \"ready\" to this file descriptor once the flash is served");
+  app.add_option("--xenstore-ready", a.xenstore_ready, "write \"running\" to this xenstore path once the flash is served (libxl)");
   app.add_option("--lock-wait", a.lock_wait, "seconds to wait for the VARS file's lock (default 5)")->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);

@@ -29,8 +29,8 @@ CompatReport check_vars(const Image& code, const Image& vars) {
     return r;
   }
   r.facts.push_back("CODE: " + hex(code_size(code)) + " bytes of code, expects the " + layout_name(want) + " NV layout");
-  r.facts.push_back("VARS: " + hex(vars.size) + " bytes, " + layout_name(nv->layout) + " layout, " +
-                    std::to_string(nv->live_variables()) + " live variable(s)");
+  r.facts.push_back("VARS: " + hex(vars.size) + " bytes, " + layout_name(nv->layout) + " layout, " + std::to_string(nv->live_variables()) +
+                    " live variable(s)");
   if (!want) differ(r, "cannot tell which NV layout the CODE image expects (its size " + hex(code.size) + " fits no OVMF flash)");
   if (!nv->layout) differ(r, "the VARS file's NV volume (" + hex(vars.size) + " bytes) matches no OVMF layout");
   if (want && nv->layout && want != nv->layout)
@@ -41,8 +41,7 @@ CompatReport check_vars(const Image& code, const Image& vars) {
   if (!nv->authenticated) differ(r, "the variable store is not in the authenticated format OVMF uses");
   if (want && nv->layout == want && nv->store_size != want->varstore_size - 0x48)
     differ(r, "variable store Size " + hex(nv->store_size) + " is not the layout's " + hex(want->varstore_size - 0x48));
-  if (!nv->ftw || !nv->ftw->signature_ok)
-    differ(r, "no FTW working block signature where the layout puts it");
+  if (!nv->ftw || !nv->ftw->signature_ok) differ(r, "no FTW working block signature where the layout puts it");
   if (nv->layout && vars.size != nv->layout->region_size)
     differ(r, "the VARS file is " + hex(vars.size) + " bytes, not the layout's " + hex(nv->layout->region_size) +
                   " (trailing bytes would shift the code after it)");

@@ -11,6 +11,6 @@ inline constexpr uint32_t kPtLoad = 1, kPtNote = 4;
 inline constexpr uint32_t kPfX = 1, kPfW = 2, kPfR = 4;
 inline constexpr uint32_t kEhdr32Size = 52, kEhdr64Size = 64, kPhdr32Size = 32, kPhdr64Size = 56;
 inline constexpr uint32_t kXenElfnotePhys32Entry = 18;
-inline constexpr uint32_t kMaxPhnum = 64;   // no firmware wrapper needs more; bounds the walk
+inline constexpr uint32_t kMaxPhnum = 64;  // no firmware wrapper needs more; bounds the walk
 inline constexpr uint32_t kMaxNotes = 256;
 }  // namespace elfwrap::elf

@@ -89,10 +89,10 @@ std::vector<std::byte> build_elf_header(const ElfHeaderSpec& s) {
   if (note) {
     const uint64_t n = ph0 + 2 * phsz;
     write_phdr(o, is64, ph0 + phsz, {elf::kPtNote, elf::kPfR, n, s.load_address + n, kNoteSize, 4});
-    o.le(n, 4, 4);                                   // n_namesz
-    o.le(n + 4, 4, 4);                               // n_descsz
-    o.le(n + 8, elf::kXenElfnotePhys32Entry, 4);     // n_type
-    o.le(n + 12, 0x006e6558, 4);                     // "Xen\0"
+    o.le(n, 4, 4);                                // n_namesz
+    o.le(n + 4, 4, 4);                            // n_descsz
+    o.le(n + 8, elf::kXenElfnotePhys32Entry, 4);  // n_type
+    o.le(n + 12, 0x006e6558, 4);                  // "Xen\0"
     o.le(n + 16, *s.phys32_entry, 4);
   }
   return b;

@@ -1,7 +1,7 @@
 // The ELF header elfwrap writes in front of a firmware image: one PT_LOAD covering the whole
 // image at its load address (p_paddr = p_vaddr), and for PVH one PT_NOTE (last, p_align 4,
 // p_offset != 0) with only the Xen PHYS32_ENTRY note. The shape every loader accepts
-// (FACTS.md §2). Pure: computes bytes, writes nothing.
+// (docs/loaders.md). Pure: computes bytes, writes nothing.
 #pragma once
 
 #include <cstddef>

@@ -29,8 +29,8 @@ std::string hex(uint64_t v);
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T v) : v_(std::move(v)) {}            // NOLINT(google-explicit-constructor)
-  Expected(Error e) : v_(std::move(e)) {}        // NOLINT(google-explicit-constructor)
+  Expected(T v) : v_(std::move(v)) {}      // NOLINT(google-explicit-constructor)
+  Expected(Error e) : v_(std::move(e)) {}  // NOLINT(google-explicit-constructor)
   explicit operator bool() const { return v_.index() == 0; }
   bool ok() const { return v_.index() == 0; }
   T& value() & { return std::get<0>(v_); }
@@ -57,12 +57,12 @@ inline Status ok() { return Unit{}; }
 #define EW_CONCAT_(a, b) a##b
 #define EW_CONCAT(a, b) EW_CONCAT_(a, b)
 #define EW_TRY(var, expr) EW_TRY_IMPL(EW_CONCAT(ew_try_, __LINE__), var, expr)
-#define EW_TRY_IMPL(tmp, var, expr)             \
-  auto tmp = (expr);                            \
-  if (!tmp) return tmp.take_error();            \
+#define EW_TRY_IMPL(tmp, var, expr)  \
+  auto tmp = (expr);                 \
+  if (!tmp) return tmp.take_error(); \
   var = std::move(tmp).value()
-#define EW_CHECK(expr)                                        \
-  do {                                                        \
-    auto ew_chk_ = (expr);                                    \
-    if (!ew_chk_) return ew_chk_.take_error();                \
+#define EW_CHECK(expr)                         \
+  do {                                         \
+    auto ew_chk_ = (expr);                     \
+    if (!ew_chk_) return ew_chk_.take_error(); \
   } while (0)

@@ -125,8 +125,8 @@ std::string random_name(const char* prefix) {
 
 // ---- outputs -------------------------------------------------------------------------------
 struct Dest {
-  std::string shown;    // the path as the user gave it (for messages)
-  std::string path;     // after symbolic links
+  std::string shown;  // the path as the user gave it (for messages)
+  std::string path;   // after symbolic links
   std::string dir, name;
   int dirfd = -1;
   bool exists = false;
@@ -353,8 +353,7 @@ Expected<MappedFile> MappedFile::open(const std::string& path) {
   return m;
 }
 
-MappedFile::MappedFile(MappedFile&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+MappedFile::MappedFile(MappedFile&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);

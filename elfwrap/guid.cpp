@@ -47,8 +47,7 @@ constexpr Known kKnown[] = {
 }  // namespace
 
 std::optional<Guid> Guid::parse(std::string_view t) {
-  if (t.size() != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-')
-    return std::nullopt;
+  if (t.size() != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-') return std::nullopt;
   uint8_t raw[16];  // registry order
   size_t k = 0;
   for (size_t i = 0; i < t.size(); ++i) {
@@ -70,10 +69,8 @@ Guid Guid::of(std::string_view text) { return parse(text).value_or(Guid{}); }
 std::string Guid::str() const {
   const auto& b = bytes;
   char buf[40];
-  std::snprintf(buf, sizeof buf,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2],
-                b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
+  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2], b[1], b[0], b[5], b[4],
+                b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   return buf;
 }
 

@@ -23,9 +23,9 @@ struct Guid {
 
 // Well-known GUIDs used by the parsers and writers.
 namespace guids {
-extern const Guid kNvStoreFv;        // gEfiSystemNvDataFvGuid
-extern const Guid kFfs2;             // gEfiFirmwareFileSystem2Guid
-extern const Guid kFfs3;             // gEfiFirmwareFileSystem3Guid
+extern const Guid kNvStoreFv;  // gEfiSystemNvDataFvGuid
+extern const Guid kFfs2;       // gEfiFirmwareFileSystem2Guid
+extern const Guid kFfs3;       // gEfiFirmwareFileSystem3Guid
 extern const Guid kSecFv, kFvMainCompact, kPeiFv, kDxeFv;
 extern const Guid kAuthVarStore;     // gEfiAuthenticatedVariableGuid
 extern const Guid kVarStore;         // gEfiVariableGuid

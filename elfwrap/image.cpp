@@ -35,8 +35,9 @@ Status scan_volumes(const ByteView& v, uint64_t gaps_from, const ParseOptions& o
   uint64_t unlisted = 0;
   for (const auto& fv : img.volumes) unlisted += fv.unlisted_files() + fv.unlisted_gaps;
   if (unlisted)
-    img.warnings.push_back({0, "", "the image has more FFS files and gaps than elfwrap lists (" + std::to_string(kMaxListed) +
-                                       "): " + std::to_string(unlisted) + " checked but not listed"});
+    img.warnings.push_back({0, "",
+                            "the image has more FFS files and gaps than elfwrap lists (" + std::to_string(kMaxListed) +
+                                "): " + std::to_string(unlisted) + " checked but not listed"});
   return ok();
 }
 
@@ -53,7 +54,11 @@ Status find_nvstore(const ByteView& v, Image& img) {
 
 }  // namespace
 
-bool looks_like_elf(std::span<const std::byte> bytes) { return ByteView(bytes).matches(0, "\x7f" "ELF"); }
+bool looks_like_elf(std::span<const std::byte> bytes) {
+  return ByteView(bytes).matches(0,
+                                 "\x7f"
+                                 "ELF");
+}
 
 Expected<ElfWrapper> parse_elf(std::span<const std::byte> bytes, std::vector<Warning>& warnings) {
   if (!looks_like_elf(bytes)) return error_at(0, "ELF header", "no ELF magic (\\x7fELF)");
@@ -80,9 +85,12 @@ Expected<Image> parse_image(std::span<const std::byte> bytes, const ParseOptions
                           ") (ELF header, program headers, notes): the header and the volume overlap");
   EW_CHECK(find_nvstore(v, img));
   auto rv = parse_reset_vector(v);
-  if (rv) img.reset_vector = std::move(*rv);
-  else if (opts.rescue) img.warnings.push_back({rv.error().offset, rv.error().path, "rescue: reset vector not parsed: " + rv.error().message});
-  else return rv.take_error();
+  if (rv)
+    img.reset_vector = std::move(*rv);
+  else if (opts.rescue)
+    img.warnings.push_back({rv.error().offset, rv.error().path, "rescue: reset vector not parsed: " + rv.error().message});
+  else
+    return rv.take_error();
   if (img.volumes.empty() && !img.nvstore)
     return error_at(0, "", "no firmware volume found (no \"_FVH\" signature at an 8-byte aligned volume header)");
   return img;
@@ -109,19 +117,35 @@ std::string to_string(const Warning& w) {
 
 const char* role_name(VolumeRole r) {
   switch (r) {
-    case VolumeRole::nvstore: return "nvstore";
-    case VolumeRole::sec: return "sec";
-    case VolumeRole::main: return "main";
-    case VolumeRole::other: return "other";
+    case VolumeRole::nvstore:
+      return "nvstore";
+    case VolumeRole::sec:
+      return "sec";
+    case VolumeRole::main:
+      return "main";
+    case VolumeRole::other:
+      return "other";
   }
   return "other";
 }
 
 const char* ffs_type_name(uint8_t t) {
-  static const char* const names[] = {"ALL", "RAW", "FREEFORM", "SECURITY_CORE", "PEI_CORE", "DXE_CORE",
-                                      "PEIM", "DRIVER", "COMBINED_PEIM_DRIVER", "APPLICATION", "MM",
-                                      "FIRMWARE_VOLUME_IMAGE", "COMBINED_MM_DXE", "MM_CORE",
-                                      "MM_STANDALONE", "MM_CORE_STANDALONE"};
+  static const char* const names[] = {"ALL",
+                                      "RAW",
+                                      "FREEFORM",
+                                      "SECURITY_CORE",
+                                      "PEI_CORE",
+                                      "DXE_CORE",
+                                      "PEIM",
+                                      "DRIVER",
+                                      "COMBINED_PEIM_DRIVER",
+                                      "APPLICATION",
+                                      "MM",
+                                      "FIRMWARE_VOLUME_IMAGE",
+                                      "COMBINED_MM_DXE",
+                                      "MM_CORE",
+                                      "MM_STANDALONE",
+                                      "MM_CORE_STANDALONE"};
   if (t < std::size(names)) return names[t];
   if (t == 0xf0) return "FFS_PAD";
   return "OEM/unknown";
@@ -129,7 +153,7 @@ const char* ffs_type_name(uint8_t t) {
 
 std::string ffs_state_name(uint8_t state) {
   static const char* const names[] = {"HEADER_CONSTRUCTION", "HEADER_VALID", "DATA_VALID",
-                                      "MARKED_FOR_UPDATE", "DELETED", "HEADER_INVALID"};
+                                      "MARKED_FOR_UPDATE",   "DELETED",      "HEADER_INVALID"};
   for (int b = 5; b >= 0; --b)
     if (state & (1u << b)) return names[b];
   return "NONE";

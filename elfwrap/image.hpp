@@ -45,7 +45,7 @@ struct ElfWrapper {
   // PHYS32_ENTRY from the last PT_NOTE holding one (what loaders use).
   std::optional<uint64_t> phys32_entry() const;
 };
-const char* xen_note_name(uint32_t type);   // "PHYS32_ENTRY"; nullptr when unknown
+const char* xen_note_name(uint32_t type);  // "PHYS32_ENTRY"; nullptr when unknown
 const char* elf_segment_type_name(uint32_t type);
 
 // ---- firmware volumes ------------------------------------------------------
@@ -56,7 +56,7 @@ struct FfsFile {
   uint8_t attributes = 0;
   uint64_t size = 0;  // including the header
   uint32_t header_size = 24;
-  uint8_t state = 0;     // decoded (erase polarity applied): EFI_FILE_* bits
+  uint8_t state = 0;  // decoded (erase polarity applied): EFI_FILE_* bits
   uint32_t alignment = 1;
   bool header_checksum_ok = true;
 };
@@ -97,8 +97,7 @@ struct Volume {
 // The two OVMF NV region layouts (OvmfPkg/VarStore.fdf.inc). Offsets are relative to the region.
 struct NvLayout {
   const char* name;  // "0x20000" or "0x84000"
-  uint64_t region_size, varstore_size, event_log_offset, ftw_working_offset, ftw_working_size,
-      ftw_spare_offset, ftw_spare_size;
+  uint64_t region_size, varstore_size, event_log_offset, ftw_working_offset, ftw_working_size, ftw_spare_offset, ftw_spare_size;
 };
 extern const NvLayout kLayout2M;  // 1 MiB and 2 MiB builds
 extern const NvLayout kLayout4M;  // 4 MiB builds
@@ -135,17 +134,17 @@ struct FtwWorkingBlock {
 };
 
 struct NvStore {
-  uint64_t offset = 0;           // region start, absolute
+  uint64_t offset = 0;  // region start, absolute
   const NvLayout* layout = nullptr;
-  bool fv_present = true;        // false when an ELF header replaced the FV/store headers
+  bool fv_present = true;  // false when an ELF header replaced the FV/store headers
   bool authenticated = false;
-  uint64_t store_offset = 0;     // variable store header, absolute
+  uint64_t store_offset = 0;  // variable store header, absolute
   uint32_t store_size = 0;
   uint8_t format = 0, state = 0;
   std::vector<Variable> variables;  // every header found, whatever its state
   uint64_t free_offset = 0;         // absolute offset of the first free byte in the store
   std::optional<FtwWorkingBlock> ftw;
-  size_t live_variables() const;    // added or in deleted transition: data a user would lose
+  size_t live_variables() const;  // added or in deleted transition: data a user would lose
 };
 
 // ---- reset vector ----------------------------------------------------------
@@ -159,7 +158,7 @@ struct GuidedEntry {
 };
 struct ResetVector {
   Flavor flavor = Flavor::unknown;
-  bool vtf = false;  // "VTF\0" at end-0x14: a volume top file with a reset vector (any flavor)
+  bool vtf = false;                          // "VTF\0" at end-0x14: a volume top file with a reset vector (any flavor)
   std::optional<uint64_t> pvh_entry_offset;  // offset in the image of the 32-bit PVH entry
   std::vector<GuidedEntry> guided_table;
 };
@@ -173,7 +172,6 @@ struct Image {
   std::optional<NvStore> nvstore;
   ResetVector reset_vector;
   std::vector<Warning> warnings;
-
 };
 
 // The first volume that is not an NV store (a code volume); nullptr for a VARS file.

@@ -14,8 +14,7 @@ namespace elfwrap {
 namespace {
 
 void compare(std::vector<Warning>& warns, uint64_t off, const std::string& what, uint64_t lief, uint64_t ours) {
-  if (lief != ours)
-    warns.push_back({off, "ELF", "LIEF disagrees on " + what + ": LIEF read " + hex(lief) + ", elfwrap read " + hex(ours)});
+  if (lief != ours) warns.push_back({off, "ELF", "LIEF disagrees on " + what + ": LIEF read " + hex(lief) + ", elfwrap read " + hex(ours)});
 }
 
 }  // namespace

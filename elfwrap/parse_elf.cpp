@@ -21,8 +21,7 @@ Expected<Ehdr> read_ehdr(const ByteView& v) {
   EW_TRY(auto data, need_le<uint8_t>(v, 5, p, "EI_DATA"));
   if (cls != elf::kClass32 && cls != elf::kClass64)
     return error_at(v.abs(4), p, "EI_CLASS " + hex(cls) + " is neither ELFCLASS32 nor ELFCLASS64");
-  if (data != elf::kDataLsb)
-    return error_at(v.abs(5), p, "EI_DATA " + hex(data) + " is not ELFDATA2LSB (little-endian)");
+  if (data != elf::kDataLsb) return error_at(v.abs(5), p, "EI_DATA " + hex(data) + " is not ELFDATA2LSB (little-endian)");
   Ehdr h;
   h.cls = cls == elf::kClass32 ? 32 : 64;
   const bool is64 = h.cls == 64;
@@ -38,12 +37,9 @@ Expected<Ehdr> read_ehdr(const ByteView& v) {
   if (h.machine != elf::kEm386 && h.machine != elf::kEmX86_64)
     return error_at(v.abs(0x12), p, "e_machine " + hex(h.machine) + " is not EM_386 (0x3) or EM_X86_64 (0x3e)");
   const uint16_t want = is64 ? elf::kPhdr64Size : elf::kPhdr32Size;
-  if (h.phentsize != want)
-    return error_at(v.abs(is64 ? 0x36 : 0x2a), p,
-                    "e_phentsize " + hex(h.phentsize) + " is not " + hex(want));
+  if (h.phentsize != want) return error_at(v.abs(is64 ? 0x36 : 0x2a), p, "e_phentsize " + hex(h.phentsize) + " is not " + hex(want));
   if (h.phnum == 0 || h.phnum > elf::kMaxPhnum)
-    return error_at(v.abs(is64 ? 0x38 : 0x2c), p,
-                    "e_phnum " + hex(h.phnum) + " is outside 1.." + std::to_string(elf::kMaxPhnum));
+    return error_at(v.abs(is64 ? 0x38 : 0x2c), p, "e_phnum " + hex(h.phnum) + " is outside 1.." + std::to_string(elf::kMaxPhnum));
   return h;
 }
 
@@ -82,8 +78,8 @@ Status read_notes(const ByteView& seg, const std::string& path, ElfWrapper& out)
     const uint64_t name_off = off + 12, desc_off = name_off + align_up(namesz, 4);
     if (!seg.contains(name_off, align_up(namesz, 4)) || !seg.contains(desc_off, descsz))
       return error_at(seg.abs(off), np,
-                      "n_namesz " + hex(namesz) + " / n_descsz " + hex(descsz) +
-                          " run past the end of the PT_NOTE segment at " + hex(seg.abs(seg.size())));
+                      "n_namesz " + hex(namesz) + " / n_descsz " + hex(descsz) + " run past the end of the PT_NOTE segment at " +
+                          hex(seg.abs(seg.size())));
     ElfNote note;
     note.offset = seg.abs(off);
     note.type = type;
@@ -112,10 +108,8 @@ Status read_notes(const ByteView& seg, const std::string& path, ElfWrapper& out)
 void warn_shape(const ElfWrapper& w, const std::string& path, size_t i, std::vector<Warning>& warns) {
   const ElfSegment& s = w.segments[i];
   if (s.type == elf::kPtNote && s.align != 4)
-    warns.push_back({s.offset, path, "PT_NOTE p_align " + hex(s.align) +
-                                         " is not 4 (QEMU 7.2 dies on 0 and misreads the entry with 8)"});
-  if (s.type == elf::kPtNote && s.offset == 0)
-    warns.push_back({s.offset, path, "PT_NOTE p_offset 0: Xen's libelf skips such a segment"});
+    warns.push_back({s.offset, path, "PT_NOTE p_align " + hex(s.align) + " is not 4 (QEMU 7.2 dies on 0 and misreads the entry with 8)"});
+  if (s.type == elf::kPtNote && s.offset == 0) warns.push_back({s.offset, path, "PT_NOTE p_offset 0: Xen's libelf skips such a segment"});
   if (s.type == elf::kPtLoad && s.paddr != s.vaddr)
     warns.push_back({s.offset, path, "PT_LOAD p_paddr " + hex(s.paddr) + " differs from p_vaddr " + hex(s.vaddr)});
 }
@@ -135,8 +129,8 @@ Expected<ElfWrapper> parse_elf_wrapper(const ByteView& v, std::vector<Warning>& 
   const uint64_t table = uint64_t{h.phnum} * h.phentsize;
   if (!v.contains(h.phoff, table))
     return error_at(v.abs(h.phoff), "ELF header",
-                    "program headers (e_phoff " + hex(h.phoff) + ", " + std::to_string(h.phnum) +
-                        " x " + hex(h.phentsize) + ") run past end of file (" + hex(v.size()) + ")");
+                    "program headers (e_phoff " + hex(h.phoff) + ", " + std::to_string(h.phnum) + " x " + hex(h.phentsize) +
+                        ") run past end of file (" + hex(v.size()) + ")");
   w.header_end = std::max<uint64_t>(is64 ? elf::kEhdr64Size : elf::kEhdr32Size, h.phoff + table);
   for (uint16_t i = 0; i < h.phnum; ++i) {
     const std::string path = "ELF/phdr[" + std::to_string(i) + "]";
@@ -145,16 +139,13 @@ Expected<ElfWrapper> parse_elf_wrapper(const ByteView& v, std::vector<Warning>& 
     if (s.type != elf::kPtLoad && s.type != elf::kPtNote) continue;
     if (!v.contains(s.offset, s.filesz))
       return error_at(v.abs(s.offset), path,
-                      std::string(elf_segment_type_name(s.type)) + " p_offset " + hex(s.offset) +
-                          " + p_filesz " + hex(s.filesz) + " runs past end of file (" + hex(v.size()) + ")");
-    if (s.filesz > s.memsz)
-      return error_at(v.abs(s.offset), path,
-                      "p_filesz " + hex(s.filesz) + " is larger than p_memsz " + hex(s.memsz));
+                      std::string(elf_segment_type_name(s.type)) + " p_offset " + hex(s.offset) + " + p_filesz " + hex(s.filesz) +
+                          " runs past end of file (" + hex(v.size()) + ")");
+    if (s.filesz > s.memsz) return error_at(v.abs(s.offset), path, "p_filesz " + hex(s.filesz) + " is larger than p_memsz " + hex(s.memsz));
     // A loader adds these: a sum that wraps would make a huge segment look small (pvhboot copies
     // PT_LOADs into guest memory itself for images in the MMIO hole).
     if (s.type == elf::kPtLoad && s.memsz > UINT64_MAX - s.paddr)
-      return error_at(v.abs(s.offset), path,
-                      "PT_LOAD p_paddr " + hex(s.paddr) + " + p_memsz " + hex(s.memsz) + " overflows 64 bits");
+      return error_at(v.abs(s.offset), path, "PT_LOAD p_paddr " + hex(s.paddr) + " + p_memsz " + hex(s.memsz) + " overflows 64 bits");
     warn_shape(w, path, i, warns);
     if (s.type == elf::kPtNote) {
       EW_CHECK(read_notes(*v.sub(s.offset, s.filesz), path, w));
@@ -172,24 +163,31 @@ std::optional<uint64_t> ElfWrapper::phys32_entry() const {
 }
 
 const char* xen_note_name(uint32_t type) {
-  static const char* const names[] = {
-      "INFO", "ENTRY", "HYPERCALL_PAGE", "VIRT_BASE", "PADDR_OFFSET", "XEN_VERSION",
-      "GUEST_OS", "GUEST_VERSION", "LOADER", "PAE_MODE", "FEATURES", "BSD_SYMTAB",
-      "HV_START_LOW", "L1_MFN_VALID", "SUSPEND_CANCEL", "INIT_P2M", "MOD_START_PFN",
-      "SUPPORTED_FEATURES", "PHYS32_ENTRY"};
+  static const char* const names[] = {"INFO",        "ENTRY",         "HYPERCALL_PAGE",     "VIRT_BASE",    "PADDR_OFFSET",
+                                      "XEN_VERSION", "GUEST_OS",      "GUEST_VERSION",      "LOADER",       "PAE_MODE",
+                                      "FEATURES",    "BSD_SYMTAB",    "HV_START_LOW",       "L1_MFN_VALID", "SUSPEND_CANCEL",
+                                      "INIT_P2M",    "MOD_START_PFN", "SUPPORTED_FEATURES", "PHYS32_ENTRY"};
   return type < std::size(names) ? names[type] : nullptr;
 }
 
 const char* elf_segment_type_name(uint32_t type) {
   switch (type) {
-    case 0: return "PT_NULL";
-    case 1: return "PT_LOAD";
-    case 2: return "PT_DYNAMIC";
-    case 3: return "PT_INTERP";
-    case 4: return "PT_NOTE";
-    case 6: return "PT_PHDR";
-    case 0x6474e551: return "PT_GNU_STACK";
-    default: return "PT_UNKNOWN";
+    case 0:
+      return "PT_NULL";
+    case 1:
+      return "PT_LOAD";
+    case 2:
+      return "PT_DYNAMIC";
+    case 3:
+      return "PT_INTERP";
+    case 4:
+      return "PT_NOTE";
+    case 6:
+      return "PT_PHDR";
+    case 0x6474e551:
+      return "PT_GNU_STACK";
+    default:
+      return "PT_UNKNOWN";
   }
 }
 

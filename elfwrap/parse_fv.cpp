@@ -24,21 +24,21 @@ Status read_block_map(const ByteView& h, const std::string& path, Volume& fv) {
     BlockMapEntry b{*h.le<uint32_t>(off), *h.le<uint32_t>(off + 4)};
     if (b.num_blocks == 0 && b.length == 0) break;
     const uint64_t bytes = uint64_t{b.num_blocks} * b.length;  // cannot overflow: 32x32 bits
-    if (bytes > UINT64_MAX - total)
-      return error_at(h.abs(off), path, "block map overflows 64 bits");
+    if (bytes > UINT64_MAX - total) return error_at(h.abs(off), path, "block map overflows 64 bits");
     total += bytes;
     fv.block_map.push_back(b);
   }
   if (total != fv.length)
-    return error_at(h.abs(kFvHeaderFixed), path,
-                    "block map covers " + hex(total) + " bytes but FvLength is " + hex(fv.length));
+    return error_at(h.abs(kFvHeaderFixed), path, "block map covers " + hex(total) + " bytes but FvLength is " + hex(fv.length));
   return ok();
 }
 
 Status read_ext_header(const ByteView& vol, uint16_t ext_off, const std::string& path, Volume& fv) {
   if (ext_off == 0) return ok();
   if (ext_off < fv.header_length || !vol.contains(ext_off, 20))
-    return error_at(vol.abs(0x34), path, "ExtHeaderOffset " + hex(ext_off) + " is outside the volume data (HeaderLength " + hex(fv.header_length) + ", FvLength " + hex(fv.length) + ")");
+    return error_at(vol.abs(0x34), path,
+                    "ExtHeaderOffset " + hex(ext_off) + " is outside the volume data (HeaderLength " + hex(fv.header_length) +
+                        ", FvLength " + hex(fv.length) + ")");
   const uint32_t ext_size = *vol.le<uint32_t>(ext_off + 16);
   if (ext_size < 20 || !vol.contains(ext_off, ext_size))
     return error_at(vol.abs(ext_off + 16), path, "ExtHeaderSize " + hex(ext_size) + " is below 0x14 or runs past the volume");
@@ -111,8 +111,7 @@ Status walk_files(const ByteView& vol, const std::string& vpath, Volume& fv, std
       return error_at(vol.abs(0), vpath, "FvLength " + hex(fv.length) + " overlaps the volume at " + hex(vol.abs(off)));
     if (fv.file_count >= kMaxFiles) return error_at(vol.abs(off), path, "more than 65536 FFS files");
     EW_TRY(FfsFile f, read_ffs(vol, off, fv, path));
-    if (!f.header_checksum_ok)
-      warns.push_back({f.offset, path, "FFS header checksum is invalid"});
+    if (!f.header_checksum_ok) warns.push_back({f.offset, path, "FFS header checksum is invalid"});
     off = align_up(off + f.size, 8);
     ++fv.file_count;
     if (budget == 0) continue;
@@ -124,9 +123,7 @@ Status walk_files(const ByteView& vol, const std::string& vpath, Volume& fv, std
 
 }  // namespace
 
-bool looks_like_fv(const ByteView& v, uint64_t off) {
-  return v.matches(off + kFvSignatureOff, "_FVH") && v.all_equal(off, 16, 0);
-}
+bool looks_like_fv(const ByteView& v, uint64_t off) { return v.matches(off + kFvSignatureOff, "_FVH") && v.all_equal(off, 16, 0); }
 
 uint64_t find_fv(const ByteView& v, uint64_t from, uint64_t to) {
   const auto bytes = v.bytes();
@@ -170,13 +167,11 @@ Expected<Volume> parse_volume(const ByteView& img, uint64_t off, size_t index, s
   if (fv.revision != 2) warns.push_back({off + 0x37, path, "Revision " + hex(fv.revision) + " is not 2"});
   fv.role = role_of(fv);
   const bool ffs = fv.filesystem == guids::kFfs2 || fv.filesystem == guids::kFfs3;
-  if (!ffs && fv.role != VolumeRole::nvstore)
-    warns.push_back({off + 0x10, path, "unknown FileSystemGuid " + fv.filesystem.str()});
+  if (!ffs && fv.role != VolumeRole::nvstore) warns.push_back({off + 0x10, path, "unknown FileSystemGuid " + fv.filesystem.str()});
   if (ffs) EW_CHECK(walk_files(vol, path, fv, warns, budget));
   if (fv.role == VolumeRole::nvstore) {
     const uint64_t inner = find_fv(vol, 8, vol.size());
-    if (inner < vol.size())
-      return error_at(off, path, "FvLength " + hex(fv.length) + " overlaps the volume at " + hex(off + inner));
+    if (inner < vol.size()) return error_at(off, path, "FvLength " + hex(fv.length) + " overlaps the volume at " + hex(off + inner));
   }
   return fv;
 }

@@ -30,6 +30,4 @@ Expected<NvStore> parse_nvstore(const ByteView& img, const Volume& fv, size_t in
 std::optional<NvStore> detect_headerless_nvstore(const ByteView& img, std::vector<Warning>& warns);
 Expected<ResetVector> parse_reset_vector(const ByteView& img);
 
-
-
 }  // namespace elfwrap

@@ -80,7 +80,8 @@ bool is_load_option_name(const std::string& n) {
   for (std::string_view prefix : {"Boot", "Driver", "SysPrep", "PlatformRecovery"}) {
     if (n.size() != prefix.size() + 4 || n.compare(0, prefix.size(), prefix) != 0) continue;
     bool hex4 = true;
-    for (size_t i = prefix.size(); i < n.size(); ++i) hex4 = hex4 && std::isxdigit(static_cast<unsigned char>(n[i])) && !std::islower(static_cast<unsigned char>(n[i]));
+    for (size_t i = prefix.size(); i < n.size(); ++i)
+      hex4 = hex4 && std::isxdigit(static_cast<unsigned char>(n[i])) && !std::islower(static_cast<unsigned char>(n[i]));
     if (hex4) return true;
   }
   return false;
@@ -122,12 +123,15 @@ Expected<Variable> read_variable(const ByteView& st, uint64_t off, bool auth, co
     return var;
   }
   if (var.name_size == 0 || var.name_size % 2 || !st.contains(name_off, var.name_size))
-    return error_at(var.offset, path, "NameSize " + hex(var.name_size) + " is odd, zero or runs past the end of the variable store at " + hex(st.abs(st.size())));
+    return error_at(
+        var.offset, path,
+        "NameSize " + hex(var.name_size) + " is odd, zero or runs past the end of the variable store at " + hex(st.abs(st.size())));
   // No padding between name and data: edk2's GET_PAD_SIZE is 0 on x86 (ALIGNMENT 1 in
   // MdeModulePkg/Include/Guid/VariableFormat.h); only the next header is 4-byte aligned.
   const uint64_t data_off = name_off + var.name_size;
   if (!st.contains(data_off, var.data_size))
-    return error_at(var.offset, path, "DataSize " + hex(var.data_size) + " runs past the end of the variable store at " + hex(st.abs(st.size())));
+    return error_at(var.offset, path,
+                    "DataSize " + hex(var.data_size) + " runs past the end of the variable store at " + hex(st.abs(st.size())));
   var.name = read_name(st, name_off, var.name_size);
   var.data_offset = st.abs(data_off);
   if (var.vendor == guids::kGlobalVariable && is_load_option_name(var.name))
@@ -144,8 +148,7 @@ Status walk_variables(const ByteView& st, bool auth, const std::string& spath, N
     const uint64_t room = st.size() - off;
     if (st.all_equal(off, std::min(room, hdr), 0xff)) break;  // free space
     EW_TRY(uint16_t id, need_le<uint16_t>(st, off, path, "StartId"));
-    if (id != kStartId)
-      return error_at(st.abs(off), path, "StartId " + hex(id) + " is not 0x55aa");
+    if (id != kStartId) return error_at(st.abs(off), path, "StartId " + hex(id) + " is not 0x55aa");
     if (nv.variables.size() >= kMaxVariables) return error_at(st.abs(off), path, "more than 65536 variables");
     EW_TRY(Variable var, read_variable(st, off, auth, path));
     if (var.torn)
@@ -203,17 +206,22 @@ Expected<NvStore> parse_nvstore(const ByteView& img, const Volume& fv, size_t in
   Guid sig;
   sig.bytes = *sh.array<16>(0);
   if (sig != guids::kAuthVarStore && sig != guids::kVarStore)
-    return error_at(nv.store_offset, path, "variable store signature " + sig.str() + " is neither the authenticated nor the plain store GUID");
+    return error_at(nv.store_offset, path,
+                    "variable store signature " + sig.str() + " is neither the authenticated nor the plain store GUID");
   nv.authenticated = sig == guids::kAuthVarStore;
   nv.store_size = *sh.le<uint32_t>(0x10);
   nv.format = *sh.le<uint8_t>(0x14);
   nv.state = *sh.le<uint8_t>(0x15);
   const uint64_t room = fv.length - fv.header_length;
   if (nv.store_size < kStoreHeaderSize || nv.store_size > room)
-    return error_at(nv.store_offset + 0x10, path, "variable store Size " + hex(nv.store_size) + " is below 0x1c or larger than the NV FV allows (" + hex(room) + ")");
+    return error_at(nv.store_offset + 0x10, path,
+                    "variable store Size " + hex(nv.store_size) + " is below 0x1c or larger than the NV FV allows (" + hex(room) + ")");
   if (nv.layout && nv.store_size != nv.layout->varstore_size - fv.header_length)
-    warns.push_back({nv.store_offset + 0x10, path, "variable store Size " + hex(nv.store_size) + " differs from the " + nv.layout->name + " layout's " + hex(nv.layout->varstore_size - fv.header_length)});
-  if (nv.format != 0x5a) warns.push_back({nv.store_offset + 0x14, path, "variable store Format " + hex(nv.format) + " is not 0x5a (formatted)"});
+    warns.push_back({nv.store_offset + 0x10, path,
+                     "variable store Size " + hex(nv.store_size) + " differs from the " + nv.layout->name + " layout's " +
+                         hex(nv.layout->varstore_size - fv.header_length)});
+  if (nv.format != 0x5a)
+    warns.push_back({nv.store_offset + 0x14, path, "variable store Format " + hex(nv.format) + " is not 0x5a (formatted)"});
   if (nv.state != 0xfe) warns.push_back({nv.store_offset + 0x15, path, "variable store State " + hex(nv.state) + " is not 0xfe (healthy)"});
   EW_CHECK(walk_variables(*vol.sub(fv.header_length, nv.store_size), nv.authenticated, path, nv, warns));
   check_ftw(img, nv, warns);
@@ -245,11 +253,16 @@ size_t NvStore::live_variables() const {
 
 const char* var_state_name(VarState s) {
   switch (s) {
-    case VarState::added: return "added";
-    case VarState::in_deleted_transition: return "in-deleted-transition";
-    case VarState::deleted: return "deleted";
-    case VarState::header_valid_only: return "header-valid-only";
-    case VarState::invalid: return "invalid";
+    case VarState::added:
+      return "added";
+    case VarState::in_deleted_transition:
+      return "in-deleted-transition";
+    case VarState::deleted:
+      return "deleted";
+    case VarState::header_valid_only:
+      return "header-valid-only";
+    case VarState::invalid:
+      return "invalid";
   }
   return "invalid";
 }

@@ -34,12 +34,10 @@ bool ByteView::matches(uint64_t off, std::string_view text) const {
   return true;
 }
 
-Expected<ByteView> need_sub(const ByteView& v, uint64_t off, uint64_t len, const std::string& path,
-                            const char* what) {
+Expected<ByteView> need_sub(const ByteView& v, uint64_t off, uint64_t len, const std::string& path, const char* what) {
   if (auto s = v.sub(off, len)) return *s;
   return error_at(v.abs(off), path,
-                  std::string("truncated: ") + what + " (" + hex(len) +
-                      " bytes) runs past end of data at " + hex(v.abs(v.size())));
+                  std::string("truncated: ") + what + " (" + hex(len) + " bytes) runs past end of data at " + hex(v.abs(v.size())));
 }
 
 }  // namespace elfwrap

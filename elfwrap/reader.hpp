@@ -29,9 +29,7 @@ class ByteView {
   uint64_t base() const { return base_; }
   std::span<const std::byte> bytes() const { return data_; }
 
-  bool contains(uint64_t off, uint64_t len) const {
-    return off <= data_.size() && len <= data_.size() - off;
-  }
+  bool contains(uint64_t off, uint64_t len) const { return off <= data_.size() && len <= data_.size() - off; }
 
   std::optional<ByteView> sub(uint64_t off, uint64_t len) const {
     if (!contains(off, len)) return std::nullopt;
@@ -44,8 +42,7 @@ class ByteView {
     static_assert(std::is_unsigned_v<T>);
     if (!contains(off, sizeof(T))) return std::nullopt;
     T v = 0;
-    for (size_t i = 0; i < sizeof(T); ++i)
-      v |= static_cast<T>(std::to_integer<uint8_t>(data_[off + i])) << (8 * i);
+    for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(std::to_integer<uint8_t>(data_[off + i])) << (8 * i);
     return v;
   }
 
@@ -73,12 +70,11 @@ class ByteView {
 template <class T>
 Expected<T> need_le(const ByteView& v, uint64_t off, const std::string& path, const char* field) {
   if (auto r = v.le<T>(off)) return *r;
-  return error_at(v.abs(off), path,
-                  std::string("truncated: ") + field + " (" + std::to_string(sizeof(T)) +
-                      " bytes) runs past end of data at " + hex(v.abs(v.size())));
+  return error_at(
+      v.abs(off), path,
+      std::string("truncated: ") + field + " (" + std::to_string(sizeof(T)) + " bytes) runs past end of data at " + hex(v.abs(v.size())));
 }
 
-Expected<ByteView> need_sub(const ByteView& v, uint64_t off, uint64_t len, const std::string& path,
-                            const char* what);
+Expected<ByteView> need_sub(const ByteView& v, uint64_t off, uint64_t len, const std::string& path, const char* what);
 
 }  // namespace elfwrap

@@ -21,15 +21,15 @@ Status walk_table(const ByteView& img, ResetVector& rv) {
   const uint64_t start = size - kTableEndOff - total;
   uint64_t cur = size - kLengthOff;  // entries end where the footer's length field starts
   while (cur > start) {
-    if (rv.guided_table.size() >= kMaxEntries)
-      return error_at(cur, path, "more than 64 entries");
+    if (rv.guided_table.size() >= kMaxEntries) return error_at(cur, path, "more than 64 entries");
     if (cur - start < kEntryMin)
       return error_at(start, path, "entry at " + hex(cur) + " does not fit in the table (" + hex(cur - start) + " bytes left)");
     GuidedEntry e;
     e.guid.bytes = *img.array<16>(cur - 16);
     e.length = *img.le<uint16_t>(cur - 18);
     if (e.length < kEntryMin || e.length > cur - start)
-      return error_at(cur - 18, path, "entry " + e.guid.str() + " length " + hex(e.length) + " is below 0x12 or runs before the table start " + hex(start));
+      return error_at(cur - 18, path,
+                      "entry " + e.guid.str() + " length " + hex(e.length) + " is below 0x12 or runs before the table start " + hex(start));
     e.offset = cur - e.length;
     cur = e.offset;  // strictly decreases: length >= 18
     rv.guided_table.push_back(e);
@@ -51,8 +51,7 @@ std::optional<uint64_t> pvh_jump_target(const ByteView& img, uint64_t entry) {
     return std::nullopt;
   }
   const int64_t target = static_cast<int64_t>(entry) + len + rel;
-  if (target < 0 || static_cast<uint64_t>(target) >= entry || img.all_equal(static_cast<uint64_t>(target), 4, 0xff))
-    return std::nullopt;
+  if (target < 0 || static_cast<uint64_t>(target) >= entry || img.all_equal(static_cast<uint64_t>(target), 4, 0xff)) return std::nullopt;
   return static_cast<uint64_t>(target);
 }
 
@@ -79,9 +78,12 @@ Expected<ResetVector> parse_reset_vector(const ByteView& img) {
 
 const char* flavor_name(Flavor f) {
   switch (f) {
-    case Flavor::xen_pvh: return "xen-pvh";
-    case Flavor::stock: return "stock";
-    case Flavor::unknown: return "unknown";
+    case Flavor::xen_pvh:
+      return "xen-pvh";
+    case Flavor::stock:
+      return "stock";
+    case Flavor::unknown:
+      return "unknown";
   }
   return "unknown";
 }

@@ -29,8 +29,7 @@ std::optional<uint64_t> find_entry(const ElfWrapper& w, const ByteView& v, bool 
       const uint32_t namesz = *seg->le<uint32_t>(off), descsz = *seg->le<uint32_t>(off + 4), type = *seg->le<uint32_t>(off + 8);
       const uint64_t desc = off + 12 + step(namesz, s.align);
       const bool name_ok = !check_name || (namesz == 4 && seg->matches(off + 12, std::string_view("Xen\0", 4)));
-      if (type == elf::kXenElfnotePhys32Entry && name_ok && descsz >= 4 && seg->contains(desc, 4))
-        found = *seg->le<uint32_t>(desc);
+      if (type == elf::kXenElfnotePhys32Entry && name_ok && descsz >= 4 && seg->contains(desc, 4)) found = *seg->le<uint32_t>(desc);
       const uint64_t next = desc + step(descsz, s.align);
       if (next <= off) break;
       off = next;
@@ -45,12 +44,18 @@ uint64_t align_by(uint64_t v, uint64_t a) { return a <= 1 ? v : (v + a - 1) / a 
 // Common to the PVH loaders: the whole image is loaded and the entry is the firmware's.
 void check_pvh_shape(const Image& img, const ByteView& v, std::optional<uint64_t> entry, Verdict& d) {
   const ElfSegment* load = whole_image_load(*img.elf);
-  if (!load) { d.problems.push_back("no PT_LOAD with file contents"); return; }
+  if (!load) {
+    d.problems.push_back("no PT_LOAD with file contents");
+    return;
+  }
   if (load->offset != 0 || load->filesz != img.size)
-    d.problems.push_back("PT_LOAD maps file bytes [" + hex(load->offset) + ", " + hex(load->offset + load->filesz) +
-                         ") of the " + hex(img.size) + "-byte image: the firmware must be loaded whole (its SEC and reset vector are at the top)");
+    d.problems.push_back("PT_LOAD maps file bytes [" + hex(load->offset) + ", " + hex(load->offset + load->filesz) + ") of the " +
+                         hex(img.size) + "-byte image: the firmware must be loaded whole (its SEC and reset vector are at the top)");
   d.notes.push_back("loads the image at " + hex(load->paddr) + "-" + hex(load->paddr + load->memsz));
-  if (!entry) { d.problems.push_back("no Xen PHYS32_ENTRY note it can read: no PVH entry"); return; }
+  if (!entry) {
+    d.problems.push_back("no Xen PHYS32_ENTRY note it can read: no PVH entry");
+    return;
+  }
   d.entry = entry;
   if (*entry < load->paddr || *entry - load->paddr >= load->filesz) {
     d.problems.push_back("PVH entry " + hex(*entry) + " is outside the loaded image");
@@ -70,7 +75,8 @@ void xen_rules(const Image& img, const ByteView& v, const XenParseFacts* x, cons
   check_pvh_shape(img, v, entry, d);
   const ElfSegment* load = whole_image_load(*img.elf);
   if (load && load->paddr + load->memsz > kMmioHoleStart)
-    d.problems.push_back("PT_LOAD ends at " + hex(load->paddr + load->memsz) + ", in the MMIO hole from 0xfc000000: stock Xen 4.17 "
+    d.problems.push_back("PT_LOAD ends at " + hex(load->paddr + load->memsz) +
+                         ", in the MMIO hole from 0xfc000000: stock Xen 4.17 "
                          "libxc only populates RAM below it and refuses to load there");
   if (!x) {
     if (!missing.empty()) d.notes.push_back("libxenguest's own parse was not run: " + missing);
@@ -108,7 +114,10 @@ void qemu_rules(const Image& img, const ByteView& v, Verdict& d) {
 
 void linux_loader_rules(const Image& img, const ByteView& v, Verdict& d) {
   const ElfWrapper& w = *img.elf;
-  if (w.elf_class != 64) { d.problems.push_back("linux-loader reads only ELF64 headers (this is ELF32)"); return; }
+  if (w.elf_class != 64) {
+    d.problems.push_back("linux-loader reads only ELF64 headers (this is ELF32)");
+    return;
+  }
   if (w.phoff < elf::kEhdr64Size) d.problems.push_back("e_phoff " + hex(w.phoff) + " is inside the ELF header");
   if (w.entry < kMiB) d.problems.push_back("e_entry " + hex(w.entry) + " is below 1 MiB (linux-loader refuses it)");
   const ElfSegment* last_note = nullptr;
@@ -129,15 +138,15 @@ void hvmloader_rules(const Image& img, Verdict& d) {
                          hex(align_up(img.size, kMiB)) + ", so it does not end at 4 GiB and the reset vector is missed");
     d.notes.push_back("hvmloader with our patch (xen-patches/xen-4.17/0003) ends an image of any size at 4 GiB");
   }
-  if (!img.reset_vector.vtf)
-    d.problems.push_back("no OVMF reset vector at the end of the image (no \"VTF\\0\" at end-0x14)");
+  if (!img.reset_vector.vtf) d.problems.push_back("no OVMF reset vector at the end of the image (no \"VTF\\0\" at end-0x14)");
   d.entry = 0xfffffff0;
   d.notes.push_back("copies the whole file (any ELF header included) to " + hex(k4GiB - align_up(img.size, kMiB)) +
                     " and starts at the reset vector 0xfffffff0");
   if (img.elf && !img.elf->notes.empty())
-    d.notes.push_back("as OVMF for hvmloader (bios=\"ovmf\", bios_path_override) the file is used raw; as an HVM guest's "
-                      "firmware_override (in place of hvmloader) libxc's ELF loader takes an ELF with Xen notes as a PVH "
-                      "kernel and starts it at its PVH entry, without hvmloader");
+    d.notes.push_back(
+        "as OVMF for hvmloader (bios=\"ovmf\", bios_path_override) the file is used raw; as an HVM guest's "
+        "firmware_override (in place of hvmloader) libxc's ELF loader takes an ELF with Xen notes as a PVH "
+        "kernel and starts it at its PVH entry, without hvmloader");
 }
 
 }  // namespace
@@ -159,21 +168,17 @@ std::string XenParseFacts::log_tail(size_t lines) const {
   return t;
 }
 
-std::vector<std::string> xen_disagreements(const XenParseFacts& x, uint64_t seg_start, uint64_t seg_end,
-                                           std::optional<uint64_t> entry) {
-  if (x.rc != 0 || !x.pvh)
-    return {"libxenguest's parse (rc " + std::to_string(x.rc) + ") did not find a PVH image:" + x.log_tail()};
+std::vector<std::string> xen_disagreements(const XenParseFacts& x, uint64_t seg_start, uint64_t seg_end, std::optional<uint64_t> entry) {
+  if (x.rc != 0 || !x.pvh) return {"libxenguest's parse (rc " + std::to_string(x.rc) + ") did not find a PVH image:" + x.log_tail()};
   std::vector<std::string> out;
   if (x.seg_start != seg_start || x.seg_end != seg_end)
-    out.push_back("libxenguest would load " + hex(x.seg_start) + "-" + hex(x.seg_end) + ", not " + hex(seg_start) + "-" +
-                  hex(seg_end));
+    out.push_back("libxenguest would load " + hex(x.seg_start) + "-" + hex(x.seg_end) + ", not " + hex(seg_start) + "-" + hex(seg_end));
   if (entry && x.phys32_entry && *x.phys32_entry != *entry)
     out.push_back("libxenguest reads PHYS32_ENTRY " + hex(*x.phys32_entry) + ", elfwrap reads " + hex(*entry));
   return out;
 }
 
-Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes, const XenParseFacts* xen,
-                   const std::string& xen_missing) {
+Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes, const XenParseFacts* xen, const std::string& xen_missing) {
   Verdict d{l};
   const ByteView v(bytes);
   if (l == Loader::hvmloader) {
@@ -192,10 +197,14 @@ Verdict verify_for(Loader l, const Image& img, std::span<const std::byte> bytes,
 
 const char* loader_name(Loader l) {
   switch (l) {
-    case Loader::xen: return "xen";
-    case Loader::qemu: return "qemu";
-    case Loader::linux_loader: return "linux-loader";
-    case Loader::hvmloader: return "hvmloader";
+    case Loader::xen:
+      return "xen";
+    case Loader::qemu:
+      return "qemu";
+    case Loader::linux_loader:
+      return "linux-loader";
+    case Loader::hvmloader:
+      return "hvmloader";
   }
   return "xen";
 }

@@ -18,20 +18,19 @@ enum class Loader { xen, qemu, linux_loader, hvmloader };
 const char* loader_name(Loader l);
 std::optional<Loader> loader_by_name(std::string_view name);
 
-struct XenParseFacts {  // what libxenguest's own parse said (xencheck/xen_parse.hpp)
-  int rc = -1;                           // xc_dom_parse_image()'s return code
-  bool pvh = false;                      // libelf said "Found PVH image"
-  std::string guest_type;                // e.g. "hvm-3.0-x86_32"
-  uint64_t seg_start = 0, seg_end = 0;   // kernel_seg: what it would load, [start, end)
-  std::optional<uint64_t> phys32_entry;  // from libelf's "PHYS32_ENTRY = 0x..." line
-  std::string log;                       // everything libxenguest logged
+struct XenParseFacts {                           // what libxenguest's own parse said (xencheck/xen_parse.hpp)
+  int rc = -1;                                   // xc_dom_parse_image()'s return code
+  bool pvh = false;                              // libelf said "Found PVH image"
+  std::string guest_type;                        // e.g. "hvm-3.0-x86_32"
+  uint64_t seg_start = 0, seg_end = 0;           // kernel_seg: what it would load, [start, end)
+  std::optional<uint64_t> phys32_entry;          // from libelf's "PHYS32_ENTRY = 0x..." line
+  std::string log;                               // everything libxenguest logged
   std::string log_tail(size_t lines = 3) const;  // its last lines, on one line (why it gave up)
 };
 
 // Where libxenguest's parse differs from what should be loaded ([seg_start, seg_end), and the
 // entry when known): each difference a sentence; empty when it agrees.
-std::vector<std::string> xen_disagreements(const XenParseFacts& x, uint64_t seg_start, uint64_t seg_end,
-                                           std::optional<uint64_t> entry);
+std::vector<std::string> xen_disagreements(const XenParseFacts& x, uint64_t seg_start, uint64_t seg_end, std::optional<uint64_t> entry);
 
 struct Verdict {
   Loader loader;

@@ -20,14 +20,13 @@ uint8_t output_byte(const WrapPlan& p, std::span<const std::byte> input, uint64_
 // Nothing but a variable store (or an old header) may lie in [0, end), what wrap or unwrap
 // replaces: a volume there, e.g. an NV volume with its variables after an ELF header, would be
 // destroyed without a word. Volumes before index `from` are the caller's to replace.
-Status check_no_volume_below(const Image& img, uint64_t end, size_t from, const std::string& area,
-                             const std::string& action) {
+Status check_no_volume_below(const Image& img, uint64_t end, size_t from, const std::string& area, const std::string& action) {
   for (size_t i = from; i < img.volumes.size(); ++i) {
     const Volume& fv = img.volumes[i];
     if (fv.offset < end)
       return error_at(fv.offset, "FV[" + std::to_string(i) + "]",
-                      std::string(role_name(fv.role)) + " volume inside [0x0, " + hex(end) + "), the area " + area + ": " +
-                          action + " would destroy it");
+                      std::string(role_name(fv.role)) + " volume inside [0x0, " + hex(end) + "), the area " + area + ": " + action +
+                          " would destroy it");
   }
   return ok();
 }
@@ -44,18 +43,18 @@ Status check_live_variables(const NvStore& nv, const std::string& path, const Wr
 
 // Bytes wrapping erases that hold something nobody has accounted for: [from, to) of the input
 // must be erased flash, or the user says what to do with it.
-Status check_erased(std::span<const std::byte> bytes, uint64_t from, uint64_t to, const std::string& what,
-                    const WrapOptions& o, bool can_save) {
+Status check_erased(std::span<const std::byte> bytes, uint64_t from, uint64_t to, const std::string& what, const WrapOptions& o,
+                    bool can_save) {
   if (o.force || (can_save && o.saving_vars) || from >= to) return ok();
   const ByteView v(bytes);
   const uint64_t first = v.find_not(from, 0xff);
   if (first >= to) return ok();
   uint64_t n = 0;
   for (uint64_t i = first; i < to; ++i) n += std::to_integer<uint8_t>(bytes[i]) != 0xff;
-  return error_at(first, "", std::to_string(n) + " non-erased byte(s) in [" + hex(from) + ", " + hex(to) + "), " + what +
-                                 ": wrapping would erase them; " +
-                                 (can_save ? "keep them with --save-vars FILE (the whole NV region), or " : "") +
-                                 "discard them with --force");
+  return error_at(first, "",
+                  std::to_string(n) + " non-erased byte(s) in [" + hex(from) + ", " + hex(to) + "), " + what +
+                      ": wrapping would erase them; " + (can_save ? "keep them with --save-vars FILE (the whole NV region), or " : "") +
+                      "discard them with --force");
 }
 
 // CODE-only input: a region in front so that the result is a whole number of MiB.
@@ -63,9 +62,11 @@ Status plan_code_prefix(const Image& img, const WrapOptions& o, uint64_t header_
   if (o.vars) {
     const Image& v = *o.vars->image;
     if (!v.nvstore || !v.nvstore->fv_present || !v.nvstore->layout || v.volumes.size() != 1)
-      return with_file(error_at(0, "", "not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000)"), o.vars->name);
+      return with_file(error_at(0, "", "not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000)"),
+                       o.vars->name);
     const CompatReport fit = check_vars(img, v);
-    if (!fit.ok()) return with_file(plain_error("does not fit this CODE image (elfwrap vars check): " + fit.differences.front()), o.vars->name);
+    if (!fit.ok())
+      return with_file(plain_error("does not fit this CODE image (elfwrap vars check): " + fit.differences.front()), o.vars->name);
     auto st = check_live_variables(*v.nvstore, "FV[0]/VarStore", o, p.discarded_variables);
     if (!st) return with_file(st.take_error(), o.vars->name);
     p.layout = v.nvstore->layout;
@@ -75,8 +76,9 @@ Status plan_code_prefix(const Image& img, const WrapOptions& o, uint64_t header_
     return ok();
   }
   if (img.size % 0x1000)  // the prefix would shift every volume off its alignment
-    return error_at(img.size, "", "CODE-only image size " + hex(img.size) +
-                                      " is not a whole number of 4 KiB flash blocks: cannot put a region in front of it");
+    return error_at(
+        img.size, "",
+        "CODE-only image size " + hex(img.size) + " is not a whole number of 4 KiB flash blocks: cannot put a region in front of it");
   p.layout = expected_layout(img);  // the store OVMF's flash layout puts in front of this CODE
   if (p.layout) {
     p.prefix = blank_nv_region(*p.layout);
@@ -95,8 +97,7 @@ Status plan_source(const Image& img, std::span<const std::byte> bytes, const Wra
   const uint64_t header_size = elf_header_size(o.elf_class, o.target == Target::pvh);
   const Volume* code = first_code_volume(img);
   if (!code) return error_at(0, "", "no code volume: this is a VARS file, not a firmware image");
-  if (o.vars && (img.elf || img.nvstore))
-    return error_at(0, "", "--vars is for CODE-only images, but this image already has an NV region");
+  if (o.vars && (img.elf || img.nvstore)) return error_at(0, "", "--vars is for CODE-only images, but this image already has an NV region");
   if (img.elf) {
     p.source = Source::elf;
     p.layout = img.nvstore ? img.nvstore->layout : nullptr;
@@ -105,8 +106,9 @@ Status plan_source(const Image& img, std::span<const std::byte> bytes, const Wra
     p.source = Source::raw;
     p.layout = img.nvstore->layout;
     if (!p.layout)
-      return error_at(0x20, "FV[0]", "NV volume length " + hex(img.volumes.front().length) +
-                                          " matches no OVMF layout: cannot tell where the variable store ends");
+      return error_at(
+          0x20, "FV[0]",
+          "NV volume length " + hex(img.volumes.front().length) + " matches no OVMF layout: cannot tell where the variable store ends");
     p.erase_end = p.layout->varstore_size;
     p.nv_region_length = p.layout->region_size;
     EW_CHECK(check_live_variables(*img.nvstore, "FV[0]/VarStore", o, p.discarded_variables));
@@ -114,12 +116,12 @@ Status plan_source(const Image& img, std::span<const std::byte> bytes, const Wra
     p.source = Source::code;
     EW_CHECK(plan_code_prefix(img, o, header_size, p));
   } else {
-    return error_at(0, "", "the image starts with " + hex(code->offset) +
-                               " bytes that are neither an ELF header nor a firmware volume");
+    return error_at(0, "", "the image starts with " + hex(code->offset) + " bytes that are neither an ELF header nor a firmware volume");
   }
   if (p.erase_end < header_size)
-    return error_at(0, "", "the area in front of the first volume (" + hex(p.erase_end) +
-                               " bytes) is too small for the " + hex(header_size) + "-byte ELF header");
+    return error_at(0, "",
+                    "the area in front of the first volume (" + hex(p.erase_end) + " bytes) is too small for the " + hex(header_size) +
+                        "-byte ELF header");
   if (p.source == Source::code) return ok();  // the header goes into a region put in front
   // The NV volume at 0 of a raw image is the one whose store the header replaces.
   EW_CHECK(check_no_volume_below(img, p.erase_end, p.source == Source::raw ? 1 : 0,
@@ -136,10 +138,12 @@ Status plan_pvh_entry(const Image& img, std::span<const std::byte> input, const 
   if (o.entry_offset) {
     const uint64_t e = *o.entry_offset;
     if (e >= p.image_size || p.image_size - e < 16)
-      return error_at(0, "", "--entry-offset " + hex(e) + " is outside the image (" + hex(p.image_size) + " bytes) or in its last 16 bytes");
+      return error_at(0, "",
+                      "--entry-offset " + hex(e) + " is outside the image (" + hex(p.image_size) + " bytes) or in its last 16 bytes");
     if (e < p.erase_end)
-      return error_at(0, "", "--entry-offset " + hex(e) + " is inside [0x0, " + hex(p.erase_end) +
-                                 "), the area the ELF header and the erased variable store take: there is no code there");
+      return error_at(0, "",
+                      "--entry-offset " + hex(e) + " is inside [0x0, " + hex(p.erase_end) +
+                          "), the area the ELF header and the erased variable store take: there is no code there");
     bool erased = true;
     for (uint64_t i = 0; i < 16; ++i) erased = erased && output_byte(p, input, e + i) == 0xff;
     if (erased) return error_at(e, "", "--entry-offset " + hex(e) + " points at erased flash (0xff bytes), not at code");
@@ -165,11 +169,13 @@ Status plan_pvh_entry(const Image& img, std::span<const std::byte> input, const 
 // What Xen itself puts in the MMIO hole of a PVH guest, where no image may go.
 Status check_hole_ranges(uint64_t a, uint64_t b) {
   if (overlaps(a, b, kSpecialPagesStart, kSpecialPagesEnd))
-    return error_at(0, "", "the image [" + hex(a) + ", " + hex(b) + ") overlaps Xen's special pages [" + hex(kSpecialPagesStart) + ", " +
-                               hex(kSpecialPagesEnd) + ") (console, xenstore, ioreq pages)");
+    return error_at(0, "",
+                    "the image [" + hex(a) + ", " + hex(b) + ") overlaps Xen's special pages [" + hex(kSpecialPagesStart) + ", " +
+                        hex(kSpecialPagesEnd) + ") (console, xenstore, ioreq pages)");
   if (overlaps(a, b, kLapicBase, kLapicBase + kPage))
-    return error_at(0, "", "the image [" + hex(a) + ", " + hex(b) + ") overlaps the local APIC page at " + hex(kLapicBase) +
-                               ", which Xen emulates for PVH guests");
+    return error_at(0, "",
+                    "the image [" + hex(a) + ", " + hex(b) + ") overlaps the local APIC page at " + hex(kLapicBase) +
+                        ", which Xen emulates for PVH guests");
   return ok();
 }
 
@@ -182,9 +188,10 @@ Status plan_load_address(const WrapOptions& o, WrapPlan& p) {
   if (a > k4GiB - p.image_size)
     return error_at(0, "", "load address " + hex(a) + " + image size " + hex(p.image_size) + " ends above 4 GiB");
   if (pvh && a + p.image_size > kMmioHoleStart && !o.allow_mmio_hole)
-    return error_at(0, "", "the image would end at " + hex(a + p.image_size) +
-                               ", inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 "
-                               "cannot load it there (--allow-mmio-hole writes it anyway: pvhboot populates that window)");
+    return error_at(0, "",
+                    "the image would end at " + hex(a + p.image_size) +
+                        ", inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 "
+                        "cannot load it there (--allow-mmio-hole writes it anyway: pvhboot populates that window)");
   if (pvh) EW_CHECK(check_hole_ranges(a, a + p.image_size));
   p.load_address = a;
   return ok();
@@ -196,8 +203,7 @@ Expected<WrapPlan> plan_wrap(const Image& img, std::span<const std::byte> input,
   WrapPlan p;
   p.target = o.target;
   p.elf_class = o.elf_class;
-  if (o.elf_class != 32 && o.elf_class != 64)
-    return error_at(0, "", "ELF class " + std::to_string(o.elf_class) + " is neither 32 nor 64");
+  if (o.elf_class != 32 && o.elf_class != 64) return error_at(0, "", "ELF class " + std::to_string(o.elf_class) + " is neither 32 nor 64");
   EW_CHECK(plan_source(img, input, o, p));
   p.image_size = p.prefix.size() + img.size;
   EW_CHECK(plan_load_address(o, p));
@@ -212,8 +218,10 @@ Expected<WrapPlan> plan_wrap(const Image& img, std::span<const std::byte> input,
                       "at 0xfffffff0 in whatever bytes are there");
     p.entry = p.load_address + p.image_size - kResetVectorFromEnd;  // 0xfffffff0 at the default
     if (p.image_size % kMiB)
-      p.warnings.push_back("image size " + hex(p.image_size) + " is not a whole number of MiB: hvmloader rounds up "
-                           "to " + hex(align_up(p.image_size, kMiB)) + " and the image would not end at 4 GiB");
+      p.warnings.push_back("image size " + hex(p.image_size) +
+                           " is not a whole number of MiB: hvmloader rounds up "
+                           "to " +
+                           hex(align_up(p.image_size, kMiB)) + " and the image would not end at 4 GiB");
   }
   spec.entry = p.entry;
   p.header = build_elf_header(spec);
@@ -233,8 +241,7 @@ std::vector<std::byte> apply_wrap(const WrapPlan& p, std::span<const std::byte> 
 std::vector<std::span<const std::byte>> wrap_pieces(const WrapPlan& p, std::span<const std::byte> input,
                                                     std::span<const std::byte> erased) {
   std::span<const std::byte> prefix(p.prefix);
-  std::vector<std::span<const std::byte>> out = {std::span<const std::byte>(p.header),
-                                                 erased.first(p.erase_end - p.header.size())};
+  std::vector<std::span<const std::byte>> out = {std::span<const std::byte>(p.header), erased.first(p.erase_end - p.header.size())};
   if (p.erase_end < prefix.size()) {
     out.push_back(prefix.subspan(p.erase_end));
     out.push_back(input);

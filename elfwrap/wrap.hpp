@@ -15,7 +15,7 @@
 namespace elfwrap {
 
 inline constexpr uint64_t kPvhDefaultLoad = kMiB;
-inline constexpr uint64_t kPvhEntryFromEnd = 0x30;       // OvmfPkg/XenResetVector
+inline constexpr uint64_t kPvhEntryFromEnd = 0x30;  // OvmfPkg/XenResetVector
 inline constexpr uint64_t kResetVectorFromEnd = 0x10;
 
 enum class Target { pvh, hvm };
@@ -23,8 +23,8 @@ enum class Source { raw, code, elf };
 const char* target_name(Target t);
 const char* source_name(Source s);
 
-struct VarsInput {            // --vars: a varstore to place in front of a CODE-only image
-  std::string name;           // for messages
+struct VarsInput {   // --vars: a varstore to place in front of a CODE-only image
+  std::string name;  // for messages
   const Image* image = nullptr;
   std::span<const std::byte> bytes;
 };
@@ -45,10 +45,10 @@ struct WrapPlan {
   Source source = Source::raw;
   int elf_class = 64;
   uint64_t load_address = 0, entry = 0, image_size = 0;
-  std::optional<uint64_t> entry_offset;   // PVH: image offset of the PVH entry
-  const NvLayout* layout = nullptr;       // NV layout of the result (null: no OVMF NV region)
-  std::vector<std::byte> prefix;          // put in front of a CODE-only input
-  uint64_t erase_end = 0;                 // output [0, erase_end): header, then 0xff
+  std::optional<uint64_t> entry_offset;  // PVH: image offset of the PVH entry
+  const NvLayout* layout = nullptr;      // NV layout of the result (null: no OVMF NV region)
+  std::vector<std::byte> prefix;         // put in front of a CODE-only input
+  uint64_t erase_end = 0;                // output [0, erase_end): header, then 0xff
   std::vector<std::byte> header;
   // Length of the NV region at the start of the image before wrapping (prefix + input): what
   // --save-vars writes; 0 when there is none to save.

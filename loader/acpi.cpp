@@ -26,10 +26,18 @@ class Bytes {
  public:
   explicit Bytes(size_t n) : b_(n) {}
   void u8(size_t off, uint8_t v) { b_.at(off) = std::byte{v}; }
-  void u16(size_t off, uint16_t v) { for (int i = 0; i < 2; ++i) u8(off + i, static_cast<uint8_t>(v >> (8 * i))); }
-  void u32(size_t off, uint32_t v) { for (int i = 0; i < 4; ++i) u8(off + i, static_cast<uint8_t>(v >> (8 * i))); }
-  void u64(size_t off, uint64_t v) { for (int i = 0; i < 8; ++i) u8(off + i, static_cast<uint8_t>(v >> (8 * i))); }
-  void text(size_t off, std::string_view s) { for (size_t i = 0; i < s.size(); ++i) u8(off + i, static_cast<uint8_t>(s[i])); }
+  void u16(size_t off, uint16_t v) {
+    for (int i = 0; i < 2; ++i) u8(off + i, static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void u32(size_t off, uint32_t v) {
+    for (int i = 0; i < 4; ++i) u8(off + i, static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void u64(size_t off, uint64_t v) {
+    for (int i = 0; i < 8; ++i) u8(off + i, static_cast<uint8_t>(v >> (8 * i)));
+  }
+  void text(size_t off, std::string_view s) {
+    for (size_t i = 0; i < s.size(); ++i) u8(off + i, static_cast<uint8_t>(s[i]));
+  }
   // The byte at `at` set so that bytes [from, from + n) sum to 0 (mod 256).
   void checksum(size_t at, size_t from, size_t n) {
     u8(at, 0);
@@ -106,22 +114,22 @@ elfwrap::Expected<AcpiLayout> make_acpi(const AcpiConfig& c) {
   header(fadt, "FACP", 268, 5);
   fadt.u32(36, static_cast<uint32_t>(facs_at));
   fadt.u32(40, static_cast<uint32_t>(dsdt_at));
-  fadt.u16(46, 9);          // SCI_INT
-  fadt.u32(56, 0xb000);     // PM1a_EVT_BLK (ACPI_PM1A_EVT_BLK_ADDRESS_V1)
-  fadt.u32(64, 0xb004);     // PM1a_CNT_BLK
-  fadt.u32(80, 0xafe0);     // GPE0_BLK
-  fadt.u8(88, 4);           // PM1_EVT_LEN
-  fadt.u8(89, 2);           // PM1_CNT_LEN
-  fadt.u8(92, 4);           // GPE0_BLK_LEN
-  fadt.u16(96, 0x0fff);     // P_LVL2_LAT: no C2
-  fadt.u16(98, 0x0fff);     // P_LVL3_LAT: no C3
+  fadt.u16(46, 9);                       // SCI_INT
+  fadt.u32(56, 0xb000);                  // PM1a_EVT_BLK (ACPI_PM1A_EVT_BLK_ADDRESS_V1)
+  fadt.u32(64, 0xb004);                  // PM1a_CNT_BLK
+  fadt.u32(80, 0xafe0);                  // GPE0_BLK
+  fadt.u8(88, 4);                        // PM1_EVT_LEN
+  fadt.u8(89, 2);                        // PM1_CNT_LEN
+  fadt.u8(92, 4);                        // GPE0_BLK_LEN
+  fadt.u16(96, 0x0fff);                  // P_LVL2_LAT: no C2
+  fadt.u16(98, 0x0fff);                  // P_LVL3_LAT: no C3
   fadt.u16(109, (1u << 2) | (1u << 5));  // IAPC_BOOT_ARCH: VGA Not Present, CMOS RTC Not Present
   // Flags: WBINVD, PROC_C1, PWR_BUTTON, SLP_BUTTON, FIX_RTC, TMR_VAL_EXT, USE_PLATFORM_CLOCK.
   fadt.u32(112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15));
-  gas_io(fadt, 116, 8, 0xcf9);  // RESET_REG
-  fadt.u8(128, 6);              // RESET_VALUE
-  fadt.u64(132, facs_at);       // X_FIRMWARE_CTRL
-  fadt.u64(140, dsdt_at);       // X_DSDT
+  gas_io(fadt, 116, 8, 0xcf9);    // RESET_REG
+  fadt.u8(128, 6);                // RESET_VALUE
+  fadt.u64(132, facs_at);         // X_FIRMWARE_CTRL
+  fadt.u64(140, dsdt_at);         // X_DSDT
   gas_io(fadt, 148, 32, 0xb000);  // X_PM1a_EVT_BLK
   gas_io(fadt, 172, 16, 0xb004);  // X_PM1a_CNT_BLK
   fadt.checksum(9, 0, 268);
@@ -217,9 +225,7 @@ elfwrap::Expected<GenerationId> parse_generation_id(const std::string& text) {
     return id;
   }
   const auto g = elfwrap::Guid::parse(text);
-  if (!g)
-    return plain_error("--generation-id '" + text +
-                       "': expected a GUID like 8f2c1d3a-6b5e-4c7d-9a0b-1c2d3e4f5a6b, or 'random'");
+  if (!g) return plain_error("--generation-id '" + text + "': expected a GUID like 8f2c1d3a-6b5e-4c7d-9a0b-1c2d3e4f5a6b, or 'random'");
   std::memcpy(id.data(), g->bytes.data(), 16);
   bool zero = true;
   for (uint8_t b : id) zero = zero && b == 0;

@@ -31,7 +31,7 @@
 namespace loader {
 
 inline constexpr uint64_t kAcpiInfoAddress = 0xfc000000;  // ACPI_INFO_PHYSICAL_ADDRESS (libacpi)
-inline constexpr uint64_t kAcpiMaxTablePages = 16;         // NUM_ACPI_PAGES in libxl_x86_acpi.c
+inline constexpr uint64_t kAcpiMaxTablePages = 16;        // NUM_ACPI_PAGES in libxl_x86_acpi.c
 inline constexpr unsigned kAcpiMaxVcpus = LOADER_ACPI_MAX_VCPUS;
 
 using GenerationId = std::array<uint8_t, 16>;  // as the guest reads it: the GUID in EFI byte order

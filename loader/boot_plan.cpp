@@ -21,8 +21,7 @@ std::string size_text(uint64_t n) { return hex(n) + " bytes"; }
 
 // The kernel's PT_LOADs, its entry, and where the entry's bytes are in the file.
 elfwrap::Status read_kernel(const elfwrap::ElfWrapper& elf, std::span<const std::byte> image, const BootConfig& c, BootPlan& p) {
-  if (image.size() > kMaxBlob)
-    return named(c, "kernel of " + size_text(image.size()) + " is larger than libxenguest loads (1 GiB)");
+  if (image.size() > kMaxBlob) return named(c, "kernel of " + size_text(image.size()) + " is larger than libxenguest loads (1 GiB)");
   const auto entry = elf.phys32_entry();
   if (!entry) return named(c, "not a PVH kernel (no Xen PHYS32_ENTRY note); wrap a firmware image with elfwrap");
   p.entry = *entry;
@@ -42,8 +41,8 @@ elfwrap::Status read_kernel(const elfwrap::ElfWrapper& elf, std::span<const std:
   }
   if (!any) return named(c, "no PT_LOAD with contents");
   if (!entry_in_file)
-    return named(c, "PHYS32_ENTRY " + hex(p.entry) + " is not inside the file bytes of any PT_LOAD (the image spans [" +
-                        hex(p.load_start) + ", " + hex(p.load_end) + "))");
+    return named(c, "PHYS32_ENTRY " + hex(p.entry) + " is not inside the file bytes of any PT_LOAD (the image spans [" + hex(p.load_start) +
+                        ", " + hex(p.load_end) + "))");
   p.image = image;
   return elfwrap::ok();
 }
@@ -57,12 +56,14 @@ elfwrap::Status place_kernel(const BootConfig& c, BootPlan& p) {
   if (overlaps(a, b, elfwrap::kLapicBase, elfwrap::kLapicBase + kPage))
     return named(c, range + " overlaps the local APIC page at 0xfee00000, which Xen emulates for PVH guests");
   if (a < p.mmio_start && b > p.mmio_start)
-    return named(c, range + " crosses the start of the MMIO hole at 0xfc000000 (a PVH guest has no RAM from there to 4 GiB): "
-                            "load it below, or wholly inside the hole");
+    return named(c, range +
+                        " crosses the start of the MMIO hole at 0xfc000000 (a PVH guest has no RAM from there to 4 GiB): "
+                        "load it below, or wholly inside the hole");
   if (b > k4GiB) return named(c, range + " ends above 4 GiB: libxc loads PVH kernels below 4 GiB");
   if (a >= p.mmio_start) {
     // Stock libxc cannot load there ("segment padding too large"): pvhboot fills the window.
-    p.hole_window = Placement{"image " + c.image_name + " (MMIO hole window, populated by pvhboot)", align_down(a, kPage), align_up(b, kPage)};
+    p.hole_window =
+        Placement{"image " + c.image_name + " (MMIO hole window, populated by pvhboot)", align_down(a, kPage), align_up(b, kPage)};
     return elfwrap::ok();
   }
   if (b > p.lowmem_end)
@@ -73,7 +74,7 @@ elfwrap::Status place_kernel(const BootConfig& c, BootPlan& p) {
 }
 
 // The XEN_ELFNOTE_GUEST_OS and XEN_ELFNOTE_SUPPORTED_FEATURES notes (xen/include/public/elfnote.h).
-constexpr uint32_t kNoteGuestOs = 6, kNoteSupportedFeatures = 17, kFeatLinuxRsdpUnrestricted = 19;
+constexpr uint32_t kNoteGuestOs = 6, kNoteSupportedFeatures = 17, kFeatLinuxRsdpUnrestricted = 15;  // xen/include/public/features.h
 
 // libxl puts the RSDP below 1 MiB for a Linux kernel that does not declare it reads rsdp_paddr
 // wherever it is (XENFEAT_linux_rsdp_unrestricted, Linux 4.20 and later): such a kernel is
@@ -86,8 +87,9 @@ elfwrap::Status check_rsdp_reader(const elfwrap::ElfWrapper& elf, const BootConf
     if (n.type == kNoteSupportedFeatures && n.value) unrestricted = (*n.value >> kFeatLinuxRsdpUnrestricted) & 1;
   }
   if (linux_os && !unrestricted)
-    return named(c, "a Linux kernel without XENFEAT_linux_rsdp_unrestricted in its SUPPORTED_FEATURES note (before Linux 4.20) "
-                    "looks for the RSDP below 1 MiB, where pvhboot does not put it; boot it with xl");
+    return named(c,
+                 "a Linux kernel without XENFEAT_linux_rsdp_unrestricted in its SUPPORTED_FEATURES note (before Linux 4.20) "
+                 "looks for the RSDP below 1 MiB, where pvhboot does not put it; boot it with xl");
   return elfwrap::ok();
 }
 
@@ -180,13 +182,21 @@ elfwrap::Expected<BootPlan> make_boot_plan(const elfwrap::ElfWrapper& elf, std::
 }
 
 nlohmann::json to_json(const BootPlan& p) {
-  nlohmann::json j = {{"memory_bytes", p.memory_bytes}, {"lowmem_end", p.lowmem_end}, {"highmem_end", p.highmem_end},
-                      {"mmio_start", p.mmio_start}, {"vcpus", p.vcpus}, {"entry", p.entry},
-                      {"maxmem_kib", p.maxmem_kib}, {"paging_pool_bytes", p.paging_pool_bytes}};
+  nlohmann::json j = {{"memory_bytes", p.memory_bytes},
+                      {"lowmem_end", p.lowmem_end},
+                      {"highmem_end", p.highmem_end},
+                      {"mmio_start", p.mmio_start},
+                      {"vcpus", p.vcpus},
+                      {"entry", p.entry},
+                      {"maxmem_kib", p.maxmem_kib},
+                      {"paging_pool_bytes", p.paging_pool_bytes}};
   j["e820"] = nlohmann::json::array();
   for (const auto& e : p.e820)
-    j["e820"].push_back({{"addr", e.addr}, {"size", e.size},
-                         {"type", e.type == kE820Ram ? "ram" : e.type == kE820Acpi ? "acpi" : "reserved"}});
+    j["e820"].push_back({{"addr", e.addr},
+                         {"size", e.size},
+                         {"type", e.type == kE820Ram    ? "ram"
+                                  : e.type == kE820Acpi ? "acpi"
+                                                        : "reserved"}});
   j["placements"] = nlohmann::json::array();
   for (const auto& pl : p.placements) j["placements"].push_back({{"what", pl.what}, {"start", pl.start}, {"end", pl.end}});
   j["hole_window"] = p.hole_window ? nlohmann::json{{"start", p.hole_window->start}, {"end", p.hole_window->end}} : nlohmann::json(nullptr);
@@ -209,8 +219,13 @@ std::vector<std::byte> entry_stub(uint32_t entry) {
   spec.entry = kStubAddress + header;
   spec.phys32_entry = static_cast<uint32_t>(kStubAddress + header);
   std::vector<std::byte> out = elfwrap::build_elf_header(spec);
-  const uint8_t code[7] = {0xb8, static_cast<uint8_t>(entry), static_cast<uint8_t>(entry >> 8), static_cast<uint8_t>(entry >> 16),
-                           static_cast<uint8_t>(entry >> 24), 0xff, 0xe0};  // mov $entry, %eax; jmp *%eax
+  const uint8_t code[7] = {0xb8,
+                           static_cast<uint8_t>(entry),
+                           static_cast<uint8_t>(entry >> 8),
+                           static_cast<uint8_t>(entry >> 16),
+                           static_cast<uint8_t>(entry >> 24),
+                           0xff,
+                           0xe0};  // mov $entry, %eax; jmp *%eax
   for (uint8_t c : code) out.push_back(static_cast<std::byte>(c));
   return out;
 }

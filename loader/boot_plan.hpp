@@ -41,7 +41,7 @@ using elfwrap::kMmioHoleStart;
 using elfwrap::kPage;
 inline constexpr uint32_t kE820Ram = 1, kE820Reserved = 2, kE820Acpi = 3;
 inline constexpr uint64_t kStubAddress = 0x100000;  // the entry stub for a kernel in the hole
-inline constexpr uint64_t kMaxBlob = 1ull << 30;     // libxenguest's limit on a kernel or module (1 GiB)
+inline constexpr uint64_t kMaxBlob = 1ull << 30;    // libxenguest's limit on a kernel or module (1 GiB)
 
 struct E820 {
   uint64_t addr = 0, size = 0;
@@ -88,8 +88,8 @@ struct BootPlan {
   std::optional<Placement> hole_window;  // set for a kernel in the MMIO hole
   std::optional<Placement> flash;        // an emulated flash (not RAM: an ioreq server serves it)
   std::vector<WindowCopy> window_copies;
-  std::vector<std::byte> stub;           // what libxc loads instead, for a kernel in the hole
-  AcpiLayout acpi;                       // what libxc copies to 0xfc000000 and on
+  std::vector<std::byte> stub;  // what libxc loads instead, for a kernel in the hole
+  AcpiLayout acpi;              // what libxc copies to 0xfc000000 and on
   std::optional<GenerationId> generation_id;
   // What start_info carries.
   std::string cmdline;
@@ -100,8 +100,7 @@ struct BootPlan {
 };
 
 // `elf` is `image`'s ELF header, read by elfwrap::parse_elf.
-elfwrap::Expected<BootPlan> make_boot_plan(const elfwrap::ElfWrapper& elf, std::span<const std::byte> image,
-                                           const BootConfig& config);
+elfwrap::Expected<BootPlan> make_boot_plan(const elfwrap::ElfWrapper& elf, std::span<const std::byte> image, const BootConfig& config);
 nlohmann::json to_json(const BootPlan& p);
 
 // The entry stub: a PVH ELF32 of one page at kStubAddress whose code is

@@ -2,8 +2,7 @@
 
 namespace loader {
 
-elfwrap::Expected<Judge> Judge::make(const std::vector<std::string>& expect, const std::vector<std::string>& fail_on,
-                                     double timeout_s) {
+elfwrap::Expected<Judge> Judge::make(const std::vector<std::string>& expect, const std::vector<std::string>& fail_on, double timeout_s) {
   Judge j;
   j.timeout_ = timeout_s;
   try {

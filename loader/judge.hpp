@@ -21,8 +21,7 @@ enum class Outcome { running, pass, fail };
 
 class Judge {
  public:
-  static elfwrap::Expected<Judge> make(const std::vector<std::string>& expect, const std::vector<std::string>& fail_on,
-                                       double timeout_s);
+  static elfwrap::Expected<Judge> make(const std::vector<std::string>& expect, const std::vector<std::string>& fail_on, double timeout_s);
 
   // A line the guest printed at time t (seconds since the start), from `source` ("console" or "xen").
   void line(const std::string& source, const std::string& text, double t);

@@ -90,12 +90,18 @@ std::array<uint8_t, 16> random_handle() {
 std::string shutdown_how(const xc_domaininfo_t& info) {
   if (info.flags & XEN_DOMINF_dying) return "is dying";
   switch ((info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask) {
-    case SHUTDOWN_poweroff: return "powered off";
-    case SHUTDOWN_reboot: return "rebooted";
-    case SHUTDOWN_crash: return "crashed";
-    case SHUTDOWN_suspend: return "suspended";
-    case SHUTDOWN_watchdog: return "was stopped by its watchdog";
-    default: return "shut down";
+    case SHUTDOWN_poweroff:
+      return "powered off";
+    case SHUTDOWN_reboot:
+      return "rebooted";
+    case SHUTDOWN_crash:
+      return "crashed";
+    case SHUTDOWN_suspend:
+      return "suspended";
+    case SHUTDOWN_watchdog:
+      return "was stopped by its watchdog";
+    default:
+      return "shut down";
   }
 }
 
@@ -170,8 +176,7 @@ struct Domain::Impl {
     if (xc_set_paging_mempool_size(xch, domid, p.paging_pool_bytes) != 0) return fail("xc_set_paging_mempool_size");
     std::vector<e820entry> map;
     for (const auto& e : p.e820) map.push_back({e.addr, e.size, e.type});
-    if (xc_domain_set_memory_map(xch, domid, map.data(), static_cast<uint32_t>(map.size())) != 0)
-      return fail("xc_domain_set_memory_map");
+    if (xc_domain_set_memory_map(xch, domid, map.data(), static_cast<uint32_t>(map.size())) != 0) return fail("xc_domain_set_memory_map");
     const int cp = xc_evtchn_alloc_unbound(xch, domid, 0), sp = xc_evtchn_alloc_unbound(xch, domid, 0);
     if (cp < 0 || sp < 0) return fail("xc_evtchn_alloc_unbound");
     console_port = static_cast<unsigned>(cp);

@@ -95,8 +95,10 @@ std::optional<Change> CfiFlash::second_cycle(uint64_t offset, unsigned size, uin
         ++stats_.erases;
         return Change{block, len};
       }
-      if (cmd == 0xff) read_array();
-      else error(kEraseError);
+      if (cmd == 0xff)
+        read_array();
+      else
+        error(kEraseError);
       return std::nullopt;
     case 0x60:
       if (cmd == 0xd0 || cmd == 0x01) {

@@ -86,8 +86,8 @@ struct Emulator::Impl {
       return sys_error("creating an ioreq server for domain " + std::to_string(domid));
     server = true;
     void* addr = nullptr;
-    res = xenforeignmemory_map_resource(fmem, domid, XENMEM_resource_ioreq_server, id, XENMEM_resource_ioreq_server_frame_ioreq(0),
-                                        1, &addr, PROT_READ | PROT_WRITE, 0);
+    res = xenforeignmemory_map_resource(fmem, domid, XENMEM_resource_ioreq_server, id, XENMEM_resource_ioreq_server_frame_ioreq(0), 1,
+                                        &addr, PROT_READ | PROT_WRITE, 0);
     if (!res) return sys_error("mapping the ioreq page");
     iopage = static_cast<shared_iopage_t*>(addr);
     const uint64_t end = base + flash->contents().size() - 1;
@@ -120,7 +120,8 @@ struct Emulator::Impl {
   // A `rep movs` to or from guest RAM: data is the guest-physical address of the other side.
   elfwrap::Status rep(ioreq_t& r, ServeStats& st) {
     const uint64_t n = r.count, size = r.size;
-    if (n == 0 || n > kPage / size) return plain_error("ioreq with " + std::to_string(n) + " repeats of " + std::to_string(size) + " bytes");
+    if (n == 0 || n > kPage / size)
+      return plain_error("ioreq with " + std::to_string(n) + " repeats of " + std::to_string(size) + " bytes");
     for (uint64_t i = 0; i < n; ++i) {
       const uint64_t step = i * size;
       const uint64_t mmio = r.df ? r.addr - step : r.addr + step, ram = r.df ? r.data - step : r.data + step;
@@ -162,7 +163,7 @@ Emulator::~Emulator() = default;
 unsigned Emulator::vcpus() const { return static_cast<unsigned>(impl_->ports.size()); }
 
 elfwrap::Expected<std::unique_ptr<Emulator>> Emulator::attach(uint32_t domid, uint64_t base, CfiFlash& flash,
-                                                            std::function<elfwrap::Status(const Change&)> persist) {
+                                                              std::function<elfwrap::Status(const Change&)> persist) {
   auto impl = std::make_unique<Impl>();
   impl->domid = domid;
   impl->base = base;
@@ -191,7 +192,8 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
       if (i.ports[v] != port) continue;
       ioreq_t& r = i.iopage->vcpu_ioreq[v];
       if (std::getenv("XEN_PFLASH_TRACE")) {
-        std::fprintf(stderr, "xen-pflash: event on port %d: vCPU %zu state %u type %u dir %u addr %#llx size %u count %u ptr %u eport %u:", port, v,
+        std::fprintf(stderr,
+                     "xen-pflash: event on port %d: vCPU %zu state %u type %u dir %u addr %#llx size %u count %u ptr %u eport %u:", port, v,
                      r.state, r.type, r.dir, static_cast<unsigned long long>(r.addr), r.size, r.count, r.data_is_ptr, r.vp_eport);
         for (int k = 0; k < 32; ++k) std::fprintf(stderr, " %02x", reinterpret_cast<const uint8_t*>(&r)[k]);
         std::fprintf(stderr, "\n");

@@ -41,8 +41,9 @@ elfwrap::Expected<StorePlan> plan_store(const elfwrap::Image& vars, const elfwra
   StorePlan p;
   const elfwrap::NvStore* nv = vars.nvstore ? &*vars.nvstore : nullptr;
   if (!nv || !nv->fv_present || !nv->layout || vars.volumes.size() != 1 || vars.size != nv->layout->region_size)
-    return plain_error("not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000) and nothing else "
-                       "(make one with `elfwrap vars blank --layout ...` or `elfwrap vars extract`)");
+    return plain_error(
+        "not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000) and nothing else "
+        "(make one with `elfwrap vars blank --layout ...` or `elfwrap vars extract`)");
   p.size = vars.size;
   p.layout = nv->layout;
   if (firmware) {

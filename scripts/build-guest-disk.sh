@@ -17,7 +17,9 @@
 #   iso.img       a hybrid ISO (grub-mkrescue) with the kernel, initramfs and marker
 #   nvram-*.img   an ESP whose startup.nsh sets (or shows) UEFI variables and a boot entry, then
 #                 powers off: the persistence jobs of xen-pflash
-#   vmlinuz, initrd.img  for a direct PVH boot of the same kernel and initramfs
+#   vmlinuz, initrd.img  for a direct PVH boot of the same kernel and initramfs (xl)
+#   vmlinux       the ELF inside vmlinuz (its Xen notes, the PVH entry): for pvhboot, which
+#                 loads ELF only (libxc's bzImage loader unpacks it for xl the same way)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/common.sh"
@@ -63,6 +65,21 @@ done
 stamp "$ird"
 (cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible | gzip -9n) >"$work/initrd.img"
 cp "$kroot/boot/vmlinuz-$release" "$work/vmlinuz"
+# The ELF in the bzImage: the first compressed stream (xz, gzip or zstd magic) that unpacks to
+# an ELF file. Trailing bytes after the stream make the decompressors complain; the output counts.
+vmlinux_of() {
+  local magic tool off
+  for magic in 'fd377a585a00:xz' '1f8b0800:gzip' '28b52ffd:zstd'; do
+    tool=${magic#*:}
+    for off in $(LC_ALL=C grep -obUaP "$(echo "${magic%%:*}" | sed 's/../\\x&/g')" "$1" | cut -d: -f1 | head -5); do
+      tail -c +$((off + 1)) "$1" | $tool -dc >"$2" 2>/dev/null || true
+      [ "$(head -c 4 "$2" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] && return 0
+    done
+  done
+  echo "build-guest-disk: no ELF kernel inside $1" >&2
+  return 1
+}
+vmlinux_of "$work/vmlinuz" "$work/vmlinux"
 
 progress "GRUB (one EFI image, its configuration embedded)"
 # grub-mkimage with an embedded (early) configuration: no menu, no timeout, no file of GRUB's
@@ -200,9 +217,9 @@ echo "$marker" >"$iso/marker"
 stamp "$iso"
 frozen grub-mkrescue -o "$out.tmp/iso.img" "$iso" -- -volume_date all_file_dates "=$SOURCE_DATE_EPOCH" >"$work/mkrescue.log" 2>&1 ||
   { cat "$work/mkrescue.log" >&2; exit 1; }
-cp "$work/vmlinuz" "$work/initrd.img" "$out.tmp/"
+cp "$work/vmlinuz" "$work/vmlinux" "$work/initrd.img" "$out.tmp/"
 { echo "kernel: $(cat "$kroot/VERSION")"; echo "inputs: $versions"; echo "marker: $marker"
-  (cd "$out.tmp" && sha256sum *.img vmlinuz initrd.img); } >"$out.tmp/BUILD-INFO"
+  (cd "$out.tmp" && sha256sum *.img vmlinuz vmlinux initrd.img); } >"$out.tmp/BUILD-INFO"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 progress "guest disks in $out"

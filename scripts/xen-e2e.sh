@@ -5,7 +5,8 @@
 #
 #   scripts/xen-e2e.sh [BUILD_DIR] [RESULTS_DIR]
 #
-# XEN_E2E_SHARD=S runs one shard (a GitLab job each; `jobs.py shards` lists them),
+# XEN_E2E_SHARD=S runs one shard (a GitLab job each; `jobs.py shards` lists them; several
+# separated by spaces),
 # XEN_E2E_ONLY=REGEX only the jobs whose name matches (a developer's shortcut; CI runs all).
 # Results: RESULTS_DIR/{junit.xml,summary.json,report.txt,report.html,consoles/,serial.log}.
 set -euo pipefail
@@ -18,6 +19,50 @@ elfwrap=$build/tools/elfwrap/elfwrap
 jobs_py=$top/scripts/xen-in-qemu/jobs.py
 python3 "$jobs_py" check >&2
 select=(${XEN_E2E_SHARD:+--shard "$XEN_E2E_SHARD"} ${XEN_E2E_ONLY:+--only "$XEN_E2E_ONLY"})
+
+# The whole matrix: the shards in XEN_E2E_RIGS (default 2) groups of about the same budget, one
+# Xen-in-QEMU rig each, at the same time (a rig's TCG runs on one host thread; the load factor
+# each job measures scales its budget to what the other rig leaves it). The second rig starts
+# once the first boots, so the caches (OvmfXen, guest disks, toolstack, dom0) are built once.
+# Results: RESULTS_DIR/part-N/ per rig, and RESULTS_DIR/report.txt with all of them.
+rigs=${XEN_E2E_RIGS:-2}
+if [ -z "${XEN_E2E_SHARD:-}${XEN_E2E_ONLY:-}" ] && [ "$rigs" -gt 1 ]; then
+  rm -rf "$results"
+  mkdir -p "$results"
+  mapfile -t groups < <(python3 "$jobs_py" shards --split "$rigs")
+  pids=()
+  for i in "${!groups[@]}"; do
+    part=$results/part-$((i + 1))
+    progress "rig $((i + 1)): shards ${groups[$i]} (log: $part.log)"
+    XEN_E2E_SHARD=${groups[$i]} "$0" "$build" "$part" >"$part.log" 2>&1 &
+    pids+=($!)
+    # Until this rig boots Xen (or ends): the next one then finds every cache built.
+    while kill -0 "${pids[-1]}" 2>/dev/null && ! grep -q "booting Xen" "$part.log" 2>/dev/null; do sleep 2; done
+  done
+  status=0
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  for i in "${!groups[@]}"; do
+    part=$results/part-$((i + 1))
+    echo "==== rig $((i + 1)): shards ${groups[$i]}"
+    if [ -f "$part/report.txt" ]; then cat "$part/report.txt"; else tail -20 "$part.log"; fi
+  done >"$results/report.txt"
+  python3 - "$results" "${#groups[@]}" >>"$results/report.txt" <<'PY' || status=1
+import json, os, sys
+passed = failed = 0
+for i in range(1, int(sys.argv[2]) + 1):
+    f = os.path.join(sys.argv[1], "part-%d" % i, "summary.json")
+    if not os.path.exists(f):
+        failed += 1  # a rig that did not report
+        continue
+    s = json.load(open(f))
+    passed += s["passed"]
+    failed += s["failed"]
+print("xen-e2e (%s rigs): %d passed, %d failed" % (sys.argv[2], passed, failed))
+sys.exit(1 if failed else 0)
+PY
+  cat "$results/report.txt"
+  exit $status
+fi
 
 fw=$("$top/scripts/build-ovmfxen.sh" --print-dir)
 rm -rf "$results"

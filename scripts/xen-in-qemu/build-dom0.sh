@@ -45,9 +45,11 @@ for a in $("$root/bin/busybox" --list); do
   [ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
 done
 # bash, losetup and flock: the block hotplug script (/etc/xen/scripts/block) for PV disks
-# backed by files (blkback over a loop device) needs them; busybox has no flock.
+# backed by files (blkback over a loop device) needs them; busybox has no flock. libxl-save-helper:
+# xl save and xl restore.
 tools="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/xenstored /usr/lib/xen-4.17/bin/xenconsoled
        /usr/lib/xen-4.17/bin/xen-init-dom0 /usr/lib/xen-4.17/bin/xenconsole /usr/lib/xen-4.17/bin/readnotes
+       /usr/lib/xen-4.17/bin/libxl-save-helper
        /usr/bin/xenstore /usr/bin/xenstore-ls /usr/bin/xenstore-read /usr/bin/xenstore-write
        /bin/bash /sbin/losetup /usr/bin/flock"
 for t in $tools; do

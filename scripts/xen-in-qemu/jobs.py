@@ -6,7 +6,8 @@ inputs, and generate the documents that list it.
   jobs.py expand OUT --elfwrap B --mkfixture B --firmware DIR --guests DIR [--shard S] [--only RE]
                                                     build the images once each, write OUT/NN-NAME/
   jobs.py host OUT --elfwrap B ...                  run the host checks, print their @@RESULT lines
-  jobs.py shards                                    the shard names, one a line (for GitLab)
+  jobs.py shards [--split N]                        the shard names, one a line (for GitLab); with
+                                                    --split, N lines of shards balanced by budget
   jobs.py readme [--check FILE]                     README's job table (or check FILE holds it)
 
 A job directory holds `job` (KEY=VALUE lines the dom0 runner reads field by field, never as
@@ -125,7 +126,7 @@ def validate(data):
 
 def selected(data, shard=None, only=None):
     for job in data["job"]:
-        if shard and job["shard"] != shard:
+        if shard and job["shard"] not in shard.split():  # one shard, or several separated by spaces
             continue
         if only and not re.search(only, job["name"]):
             continue
@@ -278,7 +279,9 @@ def expand(data, out, tools, shard=None, only=None):
                 f.write(guest_cfg(job, dom0_dir))
         if job["boot"] == "pvhboot":
             with open(os.path.join(d, "args"), "w") as f:
-                f.write("".join(a + "\n" for a in job.get("args", [])))
+                # ^NAME: a shared image (a kernel's initramfs, say), as in xl.cfg values.
+                f.write("".join(REF.sub(lambda m: SHARED_DIR + "/" + m.group(2) if m.group(1) == "^" else m.group(0), a) + "\n"
+                                for a in job.get("args", [])))
     return jobs
 
 
@@ -343,7 +346,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("check")
-    sub.add_parser("shards")
+    sh = sub.add_parser("shards")
+    sh.add_argument("--split", type=int, default=0)
     for name in ("expand", "host"):
         e = sub.add_parser(name)
         e.add_argument("out")
@@ -361,8 +365,20 @@ def main():
             print("%s: %d jobs, %d images, shards: %s" % (JOBS_FILE, len(data["job"]), len(data["images"]),
                                                         " ".join(sorted({j["shard"] for j in data["job"]}))))
         elif a.cmd == "shards":
-            for s in sorted({j["shard"] for j in data["job"]}):
-                print(s)
+            names = sorted({j["shard"] for j in data["job"]})
+            if a.split > 0:
+                # Groups of shards with about the same total budget (largest first, each to the
+                # group with the least so far): parallel rigs that end at about the same time.
+                cost = {n: sum(j.get("timeout", 60) for j in data["job"] if j["shard"] == n and j["boot"] != "host")
+                        for n in names}
+                groups = [[] for _ in range(min(a.split, len(names)))]
+                for n in sorted(names, key=lambda n: (-cost[n], n)):
+                    min(groups, key=lambda g: sum(cost[x] for x in g)).append(n)
+                for g in groups:
+                    print(" ".join(sorted(g)))
+            else:
+                for n in names:
+                    print(n)
         elif a.cmd == "expand":
             tools = {t: getattr(a, t) for t in ("elfwrap", "mkfixture", "firmware", "guests", "disks")}
             jobs = expand(data, a.out, tools, a.shard, a.only)

@@ -74,6 +74,8 @@ def parse(lines):
             info["leftover"] = int(line.split()[1])
         elif line.startswith("@@DOM0-READY "):
             info["dom0_ready_s"] = float(line.split()[1])
+        elif line.startswith("@@DOM0-CRASH "):
+            info.setdefault("dom0_crashes", []).append(line[len("@@DOM0-CRASH "):].strip())
         elif line.startswith("@@DONE"):
             info["done"] = True
         elif line.startswith("@@FATAL"):
@@ -265,7 +267,8 @@ def main():
                "finished": info["done"], "qemu_status": a.qemu_status, "problems": problems,
                "passed": len(jobs) - len(failed), "failed": len(failed) + (1 if problems else 0),
                "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1),
-               "max_factor": max([j["factor"] for j in jobs] or [1]), "bench": bench_summary(bench)}
+               "max_factor": max([j["factor"] for j in jobs] or [1]), "bench": bench_summary(bench),
+               "dom0_crashes": info.get("dom0_crashes", [])}
     summary["nvram_bench"] = nvram_summary(bench["nvram"])
     bench_file = os.path.join(a.results, "bench.json")
     if os.path.exists(bench_file):
@@ -306,6 +309,9 @@ def main():
             name, c["uefi_job"], c["uefi_ms"] / 1000.0, c["direct_job"], c["direct_ms"] / 1000.0, c["ratio"], c["target"]))
         out.append("bench %s: where the UEFI path's time goes: %s" % (
             name, ", ".join("%.1f s to %s" % (st["ms"] / 1000.0, st["until"]) for st in c["uefi_steps"])))
+    # Not a failure by itself (a job it broke has failed already), but the rig's health.
+    for c in summary["dom0_crashes"]:
+        out.append("dom0 process crashed: " + c)
     out.append("dom0 ready after %s s; the jobs took %.1f s in all; load factor up to x%.2f" % (
         info["dom0_ready_s"], summary["jobs_total_s"], summary["max_factor"]))
     out.append("xen-e2e: %d passed, %d failed" % (summary["passed"], summary["failed"]))

@@ -49,7 +49,7 @@ progress "booting Xen 4.17 in QEMU ($(ls "$jobs" | wc -l) jobs, log: $results/se
 # (with it, Linux guests of the nested Xen sometimes die right after userspace starts).
 set +e
 timeout --foreground "$timeout" "$qemu" -L /usr/share/qemu -L /usr/share/seabios -L /usr/lib/ipxe/qemu \
-  -accel tcg,thread=single -cpu max,-rdtscp,-fsgsbase -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
+  -accel tcg,thread=single -cpu "${XEN_E2E_CPU:-max,-rdtscp,-fsgsbase}" -M pc -smp 2 -m 3072 -nographic -no-reboot -nodefaults \
   -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
   -kernel "$dom0/xen" \
   -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all conring_size=4M smap=0" \

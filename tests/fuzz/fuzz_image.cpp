@@ -21,14 +21,14 @@ namespace {
 }
 
 // Every volume of `in` from index `from` on is in `out` at offset + shift, byte for byte.
-void check_volumes_kept(const elfwrap::Image& in, std::span<const std::byte> in_bytes, std::span<const std::byte> out,
-                        size_t from, int64_t shift, const char* what) {
+void check_volumes_kept(const elfwrap::Image& in, std::span<const std::byte> in_bytes, std::span<const std::byte> out, size_t from,
+                        int64_t shift, const char* what) {
   for (size_t i = from; i < in.volumes.size(); ++i) {
     const auto& fv = in.volumes[i];
     const auto at = static_cast<int64_t>(fv.offset) + shift;
     if (at < 0 || static_cast<uint64_t>(at) + fv.length > out.size() ||
-        !std::equal(in_bytes.begin() + static_cast<ptrdiff_t>(fv.offset),
-                    in_bytes.begin() + static_cast<ptrdiff_t>(fv.offset + fv.length), out.begin() + at))
+        !std::equal(in_bytes.begin() + static_cast<ptrdiff_t>(fv.offset), in_bytes.begin() + static_cast<ptrdiff_t>(fv.offset + fv.length),
+                    out.begin() + at))
       fail(what, "FV[" + std::to_string(i) + "] at " + elfwrap::hex(fv.offset) + " did not come out unchanged");
   }
 }
@@ -59,8 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const char* what = target == elfwrap::Target::pvh ? "wrap (pvh)" : "wrap (hvm)";
     auto again = elfwrap::parse_image(out, opts);
     if (!again) fail(what, "output does not re-parse: " + elfwrap::to_string(again.error()));
-    check_volumes_kept(*img, bytes, out, plan->source == elfwrap::Source::raw ? 1 : 0,
-                       static_cast<int64_t>(plan->prefix.size()), what);
+    check_volumes_kept(*img, bytes, out, plan->source == elfwrap::Source::raw ? 1 : 0, static_cast<int64_t>(plan->prefix.size()), what);
   }
   if (img->elf) {
     auto u = elfwrap::plan_unwrap(*img);

@@ -112,9 +112,11 @@ TEST_CASE("defect 4: device nodes and FIFOs are never replaced by an output") {
   ::mkfifo(t.path("fifo").c_str(), 0644);
   const bool root = ::geteuid() == 0;
   if (root) ::mknod(t.path("null").c_str(), S_IFCHR | 0666, makedev(1, 3));
-  const std::vector<std::vector<std::string>> writers = {
-      {in, "-o", "NODE", "--force"}, {in, "-o", t.path("o.elf"), "--save-vars", "NODE"}, {"unwrap", "WRAPPED", "-o", "NODE"},
-      {"vars", "extract", in, "-o", "NODE"}, {"vars", "blank", "--layout", "0x20000", "-o", "NODE"}};
+  const std::vector<std::vector<std::string>> writers = {{in, "-o", "NODE", "--force"},
+                                                         {in, "-o", t.path("o.elf"), "--save-vars", "NODE"},
+                                                         {"unwrap", "WRAPPED", "-o", "NODE"},
+                                                         {"vars", "extract", in, "-o", "NODE"},
+                                                         {"vars", "blank", "--layout", "0x20000", "-o", "NODE"}};
   REQUIRE(run({ew(), in, "-o", t.path("wrapped.elf"), "--force"}).status == 0);
   for (const std::string& node : {std::string("fifo"), std::string("null")}) {
     if (node == "null" && !root) continue;
@@ -186,8 +188,11 @@ TEST_CASE("defect 7: every command shows the image's warnings; wrap refuses to e
   const std::string in = t.path("hidden.fd");
   it::write_bytes(in, img);
   const std::string warn = "elfwrap: warning: '" + in + "': FV[1] at 0x20032: header checksum 0x1234 is invalid\n";
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"verify", in, "--loader", "hvmloader"}, {"vars", "list", in},
-                                                {"inspect", in}, {"compat", in, in}, {in, "-o", t.path("o.elf")}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"verify", in, "--loader", "hvmloader"},
+                                               {"vars", "list", in},
+                                               {"inspect", in},
+                                               {"compat", in, in},
+                                               {in, "-o", t.path("o.elf")}}) {
     std::vector<std::string> argv = {ew()};
     argv.insert(argv.end(), args.begin(), args.end());
     CAPTURE(args[0]);
@@ -383,18 +388,23 @@ TEST_CASE("defect 10, 12, 19: pvhboot plan refuses what run could not load or st
   const std::string across = kernel("across.elf", fx::elf_kernel({{0, 0xfbf00000, 0x200000, 0x200000}}, 0xfbf01000, 0x200000));
   const std::string good = kernel("good.elf", fx::elf_kernel({{0, 0x100000, 0x2000, 0x2000}}, 0x101000, 0x2000));
   it::write_bytes(t.path("empty.bin"), {});
-  { std::FILE* f = std::fopen(t.path("huge.bin").c_str(), "w"); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(t.path("huge.bin").c_str(), "w");
+    std::fclose(f);
+  }
   REQUIRE(::truncate(t.path("huge.bin").c_str(), (1ll << 30) + 1) == 0);  // sparse
   struct Case {
     std::vector<std::string> args;
     std::string error;
   };
   const std::vector<Case> cases = {
-      {{at_header, "--memory", "64"}, "'" + at_header + "': PHYS32_ENTRY 0x100010 is at file offset 0x10, inside the ELF headers [0x0, 0xc4)"},
+      {{at_header, "--memory", "64"},
+       "'" + at_header + "': PHYS32_ENTRY 0x100010 is at file offset 0x10, inside the ELF headers [0x0, 0xc4)"},
       {{in_gap, "--memory", "64"}, "'" + in_gap + "': PHYS32_ENTRY 0x180000 is not inside the file bytes of any PT_LOAD"},
       {{across, "--memory", "8192"}, "'" + across + "': image [0xfbf00000, 0xfc100000) crosses the start of the MMIO hole at 0xfc000000"},
       {{good, "--memory", "64", "--module", t.path("empty.bin")}, "'" + t.path("empty.bin") + "': module is empty"},
-      {{good, "--memory", "64", "--module", t.path("huge.bin")}, "'" + t.path("huge.bin") + "': module of 0x40000001 bytes is larger than libxenguest loads (1 GiB)"},
+      {{good, "--memory", "64", "--module", t.path("huge.bin")},
+       "'" + t.path("huge.bin") + "': module of 0x40000001 bytes is larger than libxenguest loads (1 GiB)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.error);

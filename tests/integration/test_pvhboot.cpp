@@ -34,8 +34,7 @@ TEST_CASE("pvhboot plan --vcpus and --generation-id: the MADT grows, the ID is s
   it::TempDir t;
   const std::string elf = t.path("x.elf");
   REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", elf}).status == 0);
-  auto r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256", "--vcpus", "4", "--generation-id",
-                "8f2c1d3a-6b5e-4c7d-9a0b-1c2d3e4f5a6b"});
+  auto r = run({PVHBOOT_BIN, "plan", elf, "--memory", "256", "--vcpus", "4", "--generation-id", "8f2c1d3a-6b5e-4c7d-9a0b-1c2d3e4f5a6b"});
   REQUIRE(r.status == 0);
   CHECK(r.out.find("4 vCPU(s)") != std::string::npos);
   CHECK(r.out.find("APIC at 0xfc004") != std::string::npos);
@@ -54,7 +53,8 @@ TEST_CASE("pvhboot plan --vcpus and --generation-id: the MADT grows, the ID is s
 TEST_CASE("pvhboot plan: an image in the MMIO hole gets a populated window and an entry stub libxenguest accepts") {
   it::TempDir t;
   const std::string hole = t.path("hole.elf");
-  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", hole, "--load-address", "0xffe00000", "--allow-mmio-hole"}).status == 0);
+  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", hole, "--load-address", "0xffe00000", "--allow-mmio-hole"}).status ==
+          0);
   auto r = run({PVHBOOT_BIN, "plan", hole, "--memory", "256", "--json"});
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
@@ -89,9 +89,11 @@ TEST_CASE("pvhboot plan: what it refuses, and usage errors") {
   it::TempDir t;
   auto r = run({PVHBOOT_BIN, "plan", it::fixture(t, "xen-pvh-2m"), "--memory", "256"});
   CHECK(r.status == 1);
-  CHECK(r.err == "pvhboot: error: '" + it::fixture(t, "xen-pvh-2m") + "': not a PVH kernel (no ELF header); wrap a firmware image with elfwrap\n");
+  CHECK(r.err ==
+        "pvhboot: error: '" + it::fixture(t, "xen-pvh-2m") + "': not a PVH kernel (no ELF header); wrap a firmware image with elfwrap\n");
   const std::string hole = t.path("hole.elf");
-  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", hole, "--load-address", "0xffe00000", "--allow-mmio-hole"}).status == 0);
+  REQUIRE(run({it::elfwrap_bin(), it::fixture(t, "xen-pvh-2m"), "-o", hole, "--load-address", "0xffe00000", "--allow-mmio-hole"}).status ==
+          0);
   CHECK(run({PVHBOOT_BIN, "plan", hole}).status == 2);
   r = run({PVHBOOT_BIN, "plan", t.path("missing.elf"), "--memory", "256"});
   CHECK(r.status == 1);

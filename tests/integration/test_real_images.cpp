@@ -1,4 +1,4 @@
-// Debian's ovmf package: the model matches FACTS.md §1 and UEFIExtract's report.
+// Debian's ovmf package: the model matches docs/formats.md and UEFIExtract's report.
 #include <doctest/doctest.h>
 
 #include "elfwrap/lief_check.hpp"
@@ -110,7 +110,7 @@ TEST_CASE("Debian OVMF.fd (2 MiB): volumes, NV layout, stock reset vector with 5
   CHECK(img.warnings.empty());
 }
 
-TEST_CASE("Debian CODE and VARS files: sizes and layouts from FACTS.md") {
+TEST_CASE("Debian CODE and VARS files: sizes and layouts from docs/formats.md") {
   const Image code = parse_file(kCode), code4 = parse_file(kCode4M);
   CHECK(code.size == 0x1e0000);
   CHECK(code4.size == 0x37c000);

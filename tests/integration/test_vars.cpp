@@ -21,11 +21,10 @@ nlohmann::json vars_json(const std::string& file) {
 
 // Boots Debian's OVMF_CODE.fd with `vars` as the writable pflash until its shell appears.
 it::Watch boot_ovmf(const std::string& vars) {
-  return it::run_until({"qemu-system-x86_64", "-accel", "tcg", "-M", "pc", "-m", "256", "-nographic", "-nodefaults",
-                        "-serial", "stdio", "-no-reboot", "-drive",
-                        "if=pflash,format=raw,unit=0,readonly=on,file=" + kCode, "-drive",
-                        "if=pflash,format=raw,unit=1,file=" + vars},
-                       "UEFI Interactive Shell", 240);
+  return it::run_until(
+      {"qemu-system-x86_64", "-accel", "tcg", "-M", "pc", "-m", "256", "-nographic", "-nodefaults", "-serial", "stdio", "-no-reboot",
+       "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + kCode, "-drive", "if=pflash,format=raw,unit=1,file=" + vars},
+      "UEFI Interactive Shell", 240);
 }
 
 }  // namespace
@@ -73,8 +72,9 @@ TEST_CASE("vars list: every state, first bytes, free space, FTW; corrupt stores 
   it::write_bytes(t.path("bad.fd"), fx::build_nv(nv));
   const auto r = run({it::elfwrap_bin(), "vars", "list", t.path("bad.fd")});
   CHECK(r.status == 1);
-  CHECK(r.err == "elfwrap: error: '" + t.path("bad.fd") + "': FV[0]/VarStore/var[0] at 0x64: NameSize 0x100000 is odd, "
-                 "zero or runs past the end of the variable store at 0xe000\n");
+  CHECK(r.err == "elfwrap: error: '" + t.path("bad.fd") +
+                     "': FV[0]/VarStore/var[0] at 0x64: NameSize 0x100000 is odd, "
+                     "zero or runs past the end of the variable store at 0xe000\n");
   const auto code = run({it::elfwrap_bin(), "vars", "list", kCode});
   CHECK(code.status == 1);
   CHECK(code.err.find("no variable store") != std::string::npos);

@@ -41,9 +41,10 @@ TEST_CASE("a variable store holding variables is refused, kept with --save-vars,
   const fx::Bytes before = it::read_bytes(in);
   auto r = run({it::elfwrap_bin(), in, "-o", out});
   CHECK(r.status == 1);
-  CHECK(r.err == "elfwrap: error: '" + in + "': FV[0]/VarStore at 0x48: the variable store holds 1 variable(s) (user data: "
-                 "boot entries, Secure Boot keys) that wrapping would erase; keep them with --save-vars FILE (writes the "
-                 "NV region as a VARS file first), or discard them with --force\n");
+  CHECK(r.err == "elfwrap: error: '" + in +
+                     "': FV[0]/VarStore at 0x48: the variable store holds 1 variable(s) (user data: "
+                     "boot entries, Secure Boot keys) that wrapping would erase; keep them with --save-vars FILE (writes the "
+                     "NV region as a VARS file first), or discard them with --force\n");
   CHECK_FALSE(it::exists(out));
   r = run({it::elfwrap_bin(), in, "-o", out, "--save-vars", vars});
   CHECK(r.status == 0);
@@ -127,10 +128,12 @@ TEST_CASE("unwrap refuses to overwrite or drop a volume in front of the code (us
   fx::Bytes b = fx::concat({fx::filled(0x1000), cut, fx::code_image(0x1e0000, fx::Tail::xen_pvh)});
   fx::overlay_elf(b, fx::ElfSpec{.load_size = b.size(), .varstore_size = 0x1000});
   const std::vector<std::pair<fx::Bytes, std::string>> cases = {
-      {a, "FV[0] at 0x1000: nvstore volume inside [0x0, 0xe000), the area a blank variable store would overwrite: "
-          "unwrapping would destroy it"},
-      {b, "FV[0] at 0x1000: nvstore volume inside [0x0, 0x11000), the area in front of the first code volume, which "
-          "is dropped: unwrapping would destroy it"},
+      {a,
+       "FV[0] at 0x1000: nvstore volume inside [0x0, 0xe000), the area a blank variable store would overwrite: "
+       "unwrapping would destroy it"},
+      {b,
+       "FV[0] at 0x1000: nvstore volume inside [0x0, 0x11000), the area in front of the first code volume, which "
+       "is dropped: unwrapping would destroy it"},
   };
   for (const auto& c : cases) {
     const fx::Bytes& bytes = c.first;
@@ -148,7 +151,9 @@ TEST_CASE("unwrap refuses to overwrite or drop a volume in front of the code (us
 
 TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
   it::TempDir t;
-  fx::Bytes trunc = fx::text("\x7f" "ELF");
+  fx::Bytes trunc = fx::text(
+      "\x7f"
+      "ELF");
   trunc.resize(20, std::byte{1});
   it::write_bytes(t.path("trunc.elf"), trunc);
   fx::Bytes arm = fx::ovmf_image(0x200000, fx::Tail::xen_pvh);
@@ -170,37 +175,80 @@ TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
   fx::overlay_elf(nv_after_elf, fx::ElfSpec{.load_size = nv_after_elf.size(), .varstore_size = 0x1000});
   it::write_bytes(t.path("nv-after-elf.elf"), nv_after_elf);
   const std::vector<BadCase> cases = {
-      {"NV volume inside the header area", {"IN", "-o", "OUT"}, t.path("nv-after-elf.elf"),
+      {"NV volume inside the header area",
+       {"IN", "-o", "OUT"},
+       t.path("nv-after-elf.elf"),
        "FV[0] at 0x1000: nvstore volume inside [0x0, 0xe000), the area the ELF header and the erased variable store "
        "would replace: wrapping would destroy it"},
-      {"load below 1 MiB", {"IN", "-o", "OUT", "--load-address", "0x80000"}, "xen-pvh-2m", "offset 0x0: load address 0x80000 is below 1 MiB (0x100000)"},
-      {"unaligned load", {"IN", "-o", "OUT", "--load-address", "0x100100"}, "xen-pvh-2m", "offset 0x0: load address 0x100100 is not 4 KiB aligned"},
-      {"MMIO hole", {"IN", "-o", "OUT", "--load-address", "0xfbf00000"}, "xen-pvh-2m",
-       "offset 0x0: the image would end at 0xfc100000, inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 cannot load it there (--allow-mmio-hole writes it anyway: pvhboot populates that window)"},
-      {"above 4 GiB", {"IN", "-o", "OUT", "--load-address", "0xfff00000", "--allow-mmio-hole"}, "xen-pvh-2m",
+      {"load below 1 MiB",
+       {"IN", "-o", "OUT", "--load-address", "0x80000"},
+       "xen-pvh-2m",
+       "offset 0x0: load address 0x80000 is below 1 MiB (0x100000)"},
+      {"unaligned load",
+       {"IN", "-o", "OUT", "--load-address", "0x100100"},
+       "xen-pvh-2m",
+       "offset 0x0: load address 0x100100 is not 4 KiB aligned"},
+      {"MMIO hole",
+       {"IN", "-o", "OUT", "--load-address", "0xfbf00000"},
+       "xen-pvh-2m",
+       "offset 0x0: the image would end at 0xfc100000, inside the MMIO hole libxl gives PVH guests (from 0xfc000000); stock Xen 4.17 "
+       "cannot load it there (--allow-mmio-hole writes it anyway: pvhboot populates that window)"},
+      {"above 4 GiB",
+       {"IN", "-o", "OUT", "--load-address", "0xfff00000", "--allow-mmio-hole"},
+       "xen-pvh-2m",
        "offset 0x0: load address 0xfff00000 + image size 0x200000 ends above 4 GiB"},
-      {"HVM above 4 GiB", {"IN", "-o", "OUT", "--target", "hvm", "--load-address", "0xfff00000"}, "stock-2m",
+      {"HVM above 4 GiB",
+       {"IN", "-o", "OUT", "--target", "hvm", "--load-address", "0xfff00000"},
+       "stock-2m",
        "offset 0x0: load address 0xfff00000 + image size 0x200000 ends above 4 GiB"},
-      {"truncated ELF", {"IN", "-o", "OUT"}, t.path("trunc.elf"), "ELF header at 0x0: truncated: ELF32 header (0x34 bytes) runs past end of data at 0x14"},
-      {"wrong machine", {"IN", "-o", "OUT"}, t.path("arm.elf"), "ELF header at 0x12: e_machine 0x28 is not EM_386 (0x3) or EM_X86_64 (0x3e)"},
-      {"FvLength past end", {"IN", "-o", "OUT"}, t.path("fvlen.fd"), "FV[1] at 0x20000: FvLength 0x7fffffff runs past end of image (0x200000)"},
-      {"no PVH entry", {"IN", "-o", "OUT"}, t.path("none.fd"),
+      {"truncated ELF",
+       {"IN", "-o", "OUT"},
+       t.path("trunc.elf"),
+       "ELF header at 0x0: truncated: ELF32 header (0x34 bytes) runs past end of data at 0x14"},
+      {"wrong machine",
+       {"IN", "-o", "OUT"},
+       t.path("arm.elf"),
+       "ELF header at 0x12: e_machine 0x28 is not EM_386 (0x3) or EM_X86_64 (0x3e)"},
+      {"FvLength past end",
+       {"IN", "-o", "OUT"},
+       t.path("fvlen.fd"),
+       "FV[1] at 0x20000: FvLength 0x7fffffff runs past end of image (0x200000)"},
+      {"no PVH entry",
+       {"IN", "-o", "OUT"},
+       t.path("none.fd"),
        "reset-vector at 0x1dffd0: no PVH entry found: no OVMF GUIDed table, and no \"VTF\\0\" at end-0x14 (no reset vector at "
        "all); build OvmfXen (scripts/build-ovmfxen.sh), or give the entry with --entry-offset if you know it"},
-      {"entry offset outside", {"IN", "-o", "OUT", "--entry-offset", "0x200000"}, "xen-pvh-2m", "offset 0x0: --entry-offset 0x200000 is outside the image (0x200000 bytes) or in its last 16 bytes"},
-      {"CODE not whole blocks", {"IN", "-o", "OUT"}, t.path("odd.fd"),
+      {"entry offset outside",
+       {"IN", "-o", "OUT", "--entry-offset", "0x200000"},
+       "xen-pvh-2m",
+       "offset 0x0: --entry-offset 0x200000 is outside the image (0x200000 bytes) or in its last 16 bytes"},
+      {"CODE not whole blocks",
+       {"IN", "-o", "OUT"},
+       t.path("odd.fd"),
        "offset 0x1e0001: CODE-only image size 0x1e0001 is not a whole number of 4 KiB flash blocks: cannot put a region in front of it"},
       {"VARS as input", {"IN", "-o", "OUT"}, "vars-2m", "offset 0x0: no code volume: this is a VARS file, not a firmware image"},
-      {"--vars with a full image", {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_VARS.fd"}, "xen-pvh-2m",
+      {"--vars with a full image",
+       {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_VARS.fd"},
+       "xen-pvh-2m",
        "offset 0x0: --vars is for CODE-only images, but this image already has an NV region"},
-      {"--vars not a VARS file", {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_CODE.fd"}, "code-xen-pvh-2m",
-       "='/usr/share/OVMF/OVMF_CODE.fd': offset 0x0: not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or 0x84000)"},
-      {"--save-vars without a store", {"IN", "-o", "OUT", "--save-vars", "OUT.vars"}, "edk2-elf-2m", "there is no variable store to save (--save-vars)"},
+      {"--vars not a VARS file",
+       {"IN", "-o", "OUT", "--vars", "/usr/share/OVMF/OVMF_CODE.fd"},
+       "code-xen-pvh-2m",
+       "='/usr/share/OVMF/OVMF_CODE.fd': offset 0x0: not a VARS file: expected exactly one NV volume of an OVMF layout (0x20000 or "
+       "0x84000)"},
+      {"--save-vars without a store",
+       {"IN", "-o", "OUT", "--save-vars", "OUT.vars"},
+       "edk2-elf-2m",
+       "there is no variable store to save (--save-vars)"},
       {"missing input", {"IN", "-o", "OUT"}, t.path("missing.fd"), "cannot open: No such file or directory"},
       {"input is a directory", {"IN", "-o", "OUT"}, t.path("adir"), "not a regular file (a directory)"},
-      {"read-only output directory", {"IN", "-o", "/proc/elfwrap-out.elf"}, "xen-pvh-2m",
+      {"read-only output directory",
+       {"IN", "-o", "/proc/elfwrap-out.elf"},
+       "xen-pvh-2m",
        "='/proc/elfwrap-out.elf': cannot create a temporary file in '/proc': No such file or directory"},
-      {"missing output directory", {"IN", "-o", "NODIR/out.elf"}, "xen-pvh-2m",
+      {"missing output directory",
+       {"IN", "-o", "NODIR/out.elf"},
+       "xen-pvh-2m",
        "='NODIR/out.elf': cannot open the directory 'NODIR': No such file or directory"},
       {"malformed number", {"IN", "-o", "OUT", "--load-address", "12zz"}, "xen-pvh-2m", "", 2},
       {"bad ELF class", {"IN", "-o", "OUT", "--elf-class", "16"}, "xen-pvh-2m", "", 2},
@@ -214,8 +262,7 @@ TEST_CASE("bad input: exact error, exit 1, no output file, input untouched") {
     const fx::Bytes before = in_exists ? it::read_bytes(in) : fx::Bytes{};
     const size_t entries = it::count_entries(w.dir().string());
     std::vector<std::string> argv = {it::elfwrap_bin()};
-    for (const auto& a : c.args)
-      argv.push_back(replace_all(replace_all(replace_all(a, "IN", in), "NODIR", w.path("nodir")), "OUT", out));
+    for (const auto& a : c.args) argv.push_back(replace_all(replace_all(replace_all(a, "IN", in), "NODIR", w.path("nodir")), "OUT", out));
     const auto r = run(argv);
     CHECK(r.status == c.status);
     if (c.status == 1) {

@@ -22,10 +22,10 @@ namespace {
 constexpr int kQemuOk = (fx::kPvhOkCode << 1) | 1;  // isa-debug-exit status for the marker code
 
 it::Result qemu_kernel(const std::string& elf) {
-  return run({"qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults",
-              "-display", "none", "-debugcon", "stdio", "-global", "isa-debugcon.iobase=0xe9", "-device",
-              "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", elf},
-             30);
+  return run(
+      {"qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-nodefaults", "-display", "none", "-debugcon",
+       "stdio", "-global", "isa-debugcon.iobase=0xe9", "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", elf},
+      30);
 }
 
 std::map<std::string, std::string> uefiextract_crcs(const std::string& image) {
@@ -39,8 +39,7 @@ std::map<std::string, std::string> uefiextract_crcs(const std::string& image) {
     std::vector<std::string> c;
     std::stringstream ls(line);
     for (std::string s; std::getline(ls, s, '|');) c.push_back(s);
-    if (c.size() >= 6 && c[0].find("Volume") != std::string::npos && c[5].find(" - ") == 0)
-      crcs[c[2] + "/" + c[3]] = c[4];
+    if (c.size() >= 6 && c[0].find("Volume") != std::string::npos && c[5].find(" - ") == 0) crcs[c[2] + "/" + c[3]] = c[4];
   }
   return crcs;
 }
@@ -64,7 +63,7 @@ void check_lief(const std::string& path, int cls, uint64_t load, uint64_t size, 
   CHECK(note_seg.file_offset() != 0);
   const std::vector<uint8_t> c = note_seg.content();
   REQUIRE(c.size() == 20);
-  CHECK(c[8] == 18);                       // n_type PHYS32_ENTRY
+  CHECK(c[8] == 18);  // n_type PHYS32_ENTRY
   CHECK(std::string(c.begin() + 12, c.begin() + 15) == "Xen");
   CHECK((c[16] | c[17] << 8 | c[18] << 16 | uint32_t{c[19]} << 24) == entry);
 }
@@ -166,9 +165,10 @@ TEST_CASE("Debian's stock OVMF.fd: refused for PVH, wrapped for HVM ending at 4 
   const std::string ovmf = "/usr/share/ovmf/OVMF.fd", out = t.path("hvm.elf");
   auto r = run({it::elfwrap_bin(), ovmf, "-o", t.path("pvh.elf")});
   CHECK(r.status == 1);
-  CHECK(r.err == "elfwrap: error: '" + ovmf + "': reset-vector at 0x1fffd0: this is OVMF's stock reset vector "
-                 "(OvmfPkg/ResetVector, with the OVMF GUIDed table): it has no 32-bit PVH entry, so the image cannot "
-                 "boot as a PVH guest; build OvmfXen (scripts/build-ovmfxen.sh), or wrap for HVM with --target hvm\n");
+  CHECK(r.err == "elfwrap: error: '" + ovmf +
+                     "': reset-vector at 0x1fffd0: this is OVMF's stock reset vector "
+                     "(OvmfPkg/ResetVector, with the OVMF GUIDed table): it has no 32-bit PVH entry, so the image cannot "
+                     "boot as a PVH guest; build OvmfXen (scripts/build-ovmfxen.sh), or wrap for HVM with --target hvm\n");
   CHECK_FALSE(it::exists(t.path("pvh.elf")));
   REQUIRE(run({it::elfwrap_bin(), ovmf, "-o", out, "--target", "hvm"}).status == 0);
   CHECK(run({it::elfwrap_bin(), "verify", out, "--loader", "hvmloader"}).status == 0);
@@ -196,6 +196,5 @@ TEST_CASE("verify --loader hvmloader: a raw image that is not whole MiB misses t
   CHECK(r.status == 1);
   CHECK(r.out.find("problem: size 0x37c000 is not a whole number of MiB: hvmloader copies it to 4 GiB - 0x400000, so it "
                    "does not end at 4 GiB and the reset vector is missed") != std::string::npos);
-  CHECK(r.out.find("hvmloader with our patch (xen-patches/xen-4.17/0003) ends an image of any size at 4 GiB") !=
-        std::string::npos);
+  CHECK(r.out.find("hvmloader with our patch (xen-patches/xen-4.17/0003) ends an image of any size at 4 GiB") != std::string::npos);
 }

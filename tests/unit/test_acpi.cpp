@@ -78,7 +78,7 @@ TEST_CASE("ACPI: RSDP -> XSDT -> FADT, MADT; FADT -> DSDT, FACS; every checksum;
   CHECK(L->modules.size() == 3);
   CHECK(L->modules[0].what == "RSDP");
   CHECK(L->modules[1].address == 0xfc000000);
-  CHECK(L->modules[2].address == 0xfc001000);  // the tables start on the page after the information page
+  CHECK(L->modules[2].address == 0xfc001000);                            // the tables start on the page after the information page
   CHECK(L->rsdp == L->modules[2].address + L->modules[2].bytes.size());  // the RSDP on the page after them
   CHECK(L->end == L->rsdp + 0x1000);
   CHECK_FALSE(L->generation_id_address);
@@ -212,7 +212,9 @@ TEST_CASE("the plan: rsdp, ACPI and reserved pages in the memory map, max memory
   e = plan(k, f);
   REQUIRE_FALSE(e);
   CHECK(elfwrap::to_string(e.error()).find("overlaps the ACPI tables") != std::string::npos);
-  // Linux: GUEST_OS "linux" without XENFEAT_linux_rsdp_unrestricted (bit 19) is refused; with it, fine.
+  // Linux: GUEST_OS "linux" without XENFEAT_linux_rsdp_unrestricted (bit 15) is refused; with it, fine.
+  // 0x8801 is what Debian's 6.1 kernel declares (writable_page_tables, hvm_callback_vector,
+  // linux_rsdp_unrestricted); 0x80000 (bit 19) is not the feature.
   auto text = [](std::string_view s) {
     fx::Bytes b;
     for (char ch : s) b.push_back(std::byte(ch));
@@ -220,12 +222,13 @@ TEST_CASE("the plan: rsdp, ACPI and reserved pages in the memory map, max memory
     return b;
   };
   auto word = [](uint32_t v) { return fx::Bytes{std::byte(v), std::byte(v >> 8), std::byte(v >> 16), std::byte(v >> 24)}; };
-  const fx::Bytes old_linux = fx::elf_kernel({{0x1000, 0x1000000, 0x1000, 0x1000}}, 0x1000010, 0x2000, {{6, text("linux")}, {17, word(1)}});
+  const fx::Bytes old_linux =
+      fx::elf_kernel({{0x1000, 0x1000000, 0x1000, 0x1000}}, 0x1000010, 0x2000, {{6, text("linux")}, {17, word(0x80001)}});
   e = plan(old_linux, BootConfig{});
   REQUIRE_FALSE(e);
   CHECK(elfwrap::to_string(e.error()).find("XENFEAT_linux_rsdp_unrestricted") != std::string::npos);
   const fx::Bytes new_linux =
-      fx::elf_kernel({{0x1000, 0x1000000, 0x1000, 0x1000}}, 0x1000010, 0x2000, {{6, text("linux")}, {17, word((1u << 19) | 1)}});
+      fx::elf_kernel({{0x1000, 0x1000000, 0x1000, 0x1000}}, 0x1000010, 0x2000, {{6, text("linux")}, {17, word(0x8801)}});
   CHECK(plan(new_linux, BootConfig{}));
   const fx::Bytes other_os = fx::elf_kernel({{0x1000, 0x1000000, 0x1000, 0x1000}}, 0x1000010, 0x2000, {{6, text("OVMF")}});
   CHECK(plan(other_os, BootConfig{}));

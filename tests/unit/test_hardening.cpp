@@ -58,8 +58,9 @@ TEST_CASE("defect 7: wrap refuses to erase bytes past the store's walk (a store 
   Bytes elf = ovmf_image(0x200000, Tail::xen_pvh);
   overlay_elf(elf, ElfSpec{});
   put_text(elf, 0x2000, "left over");
-  CHECK(plan_err(elf) == "offset 0x2000: 9 non-erased byte(s) in [0x88, 0xe000), after the old ELF header: wrapping would erase "
-                         "them; discard them with --force");
+  CHECK(plan_err(elf) ==
+        "offset 0x2000: 9 non-erased byte(s) in [0x88, 0xe000), after the old ELF header: wrapping would erase "
+        "them; discard them with --force");
 }
 
 TEST_CASE("defect 8: --vars must fit the CODE image (vars check's rule), and a VARS file is not a CODE image") {
@@ -81,8 +82,9 @@ TEST_CASE("defect 8: --vars must fit the CODE image (vars check's rule), and a V
   o.vars = VarsInput{"t.fd", &vt, trailing};
   p = plan_wrap(ci, code, o);
   REQUIRE_FALSE(p);
-  CHECK(to_string(p.error()) == "'t.fd': does not fit this CODE image (elfwrap vars check): the VARS file is 0x21000 bytes, not "
-                                "the layout's 0x20000 (trailing bytes would shift the code after it)");
+  CHECK(to_string(p.error()) ==
+        "'t.fd': does not fit this CODE image (elfwrap vars check): the VARS file is 0x21000 bytes, not "
+        "the layout's 0x20000 (trailing bytes would shift the code after it)");
   const Image vars = parse_ok(build_nv(Nv{}));
   const CompatReport r = check_vars(vars, vars);
   REQUIRE_FALSE(r.ok());
@@ -121,11 +123,13 @@ TEST_CASE("defect 11: an image in the MMIO hole may not cover the local APIC or 
   WrapOptions o;
   o.allow_mmio_hole = true;
   o.load_address = 0xfee00000;
-  CHECK(plan_err(img, o) == "offset 0x0: the image [0xfee00000, 0xff000000) overlaps Xen's special pages [0xfeff8000, 0xff000000) "
-                            "(console, xenstore, ioreq pages)");
+  CHECK(plan_err(img, o) ==
+        "offset 0x0: the image [0xfee00000, 0xff000000) overlaps Xen's special pages [0xfeff8000, 0xff000000) "
+        "(console, xenstore, ioreq pages)");
   o.load_address = 0xfed00000;
-  CHECK(plan_err(img, o) == "offset 0x0: the image [0xfed00000, 0xfef00000) overlaps the local APIC page at 0xfee00000, which Xen "
-                            "emulates for PVH guests");
+  CHECK(plan_err(img, o) ==
+        "offset 0x0: the image [0xfed00000, 0xfef00000) overlaps the local APIC page at 0xfee00000, which Xen "
+        "emulates for PVH guests");
   o.load_address = 0xffe00000;  // where hvmloader puts a 2 MiB OVMF: fine
   CHECK(plan(img, o));
 }
@@ -158,8 +162,9 @@ TEST_CASE("defect 17: rescue parsing keeps the NV store of an image damaged else
   nv.vars = {Var{u"Keep"}};
   Bytes img = ovmf_image(0x200000, Tail::stock, &nv);
   put16(img, img.size() - 0x32, 0xffff);  // the GUIDed table's length
-  CHECK(parse_err(img) == "reset-vector/guided-table at 0x1f6f00: entry ffffffff-ffff-ffff-ffff-ffffffffffff length 0xffff is below "
-                         "0x12 or runs before the table start 0x1effe1");
+  CHECK(parse_err(img) ==
+        "reset-vector/guided-table at 0x1f6f00: entry ffffffff-ffff-ffff-ffff-ffffffffffff length 0xffff is below "
+        "0x12 or runs before the table start 0x1effe1");
   ParseOptions rescue;
   rescue.rescue = true;
   auto r = parse_image(img, rescue);

@@ -61,7 +61,8 @@ TEST_CASE("domain gone, broken console ring, interrupted: each a failure with it
   b.domain_stopped("crashed");
   CHECK(b.outcome() == Outcome::fail);  // without expect lines the guest must keep running
   Judge c = make({"Shell"});
-  c.broken("the guest's console ring is broken: out_prod 0x10000010 - out_cons 0x10 = 0x10000000 is more than the ring holds (0x800 bytes)");
+  c.broken(
+      "the guest's console ring is broken: out_prod 0x10000010 - out_cons 0x10 = 0x10000000 is more than the ring holds (0x800 bytes)");
   CHECK(c.outcome() == Outcome::fail);
   CHECK(c.reason().rfind("the guest's console ring is broken", 0) == 0);
   Judge d = make({"Shell"});

@@ -17,8 +17,8 @@ TEST_CASE("GUIDs round-trip through the EFI byte layout and have names") {
   CHECK_FALSE(Guid::parse("8c8ce578-8a3d-4f1c-9935-896185c32dd"));
   CHECK_FALSE(Guid::parse("8c8ce578x8a3d-4f1c-9935-896185c32dd3"));
   CHECK_FALSE(Guid::parse("zc8ce578-8a3d-4f1c-9935-896185c32dd3"));
-  for (const Guid* k : {&guids::kNvStoreFv, &guids::kFfs2, &guids::kSecFv, &guids::kFvMainCompact,
-                        &guids::kAuthVarStore, &guids::kFtwWorkingBlock, &guids::kOvmfTableFooter})
+  for (const Guid* k : {&guids::kNvStoreFv, &guids::kFfs2, &guids::kSecFv, &guids::kFvMainCompact, &guids::kAuthVarStore,
+                        &guids::kFtwWorkingBlock, &guids::kOvmfTableFooter})
     CHECK(guid_name(*k) != nullptr);
 }
 
@@ -114,8 +114,10 @@ TEST_CASE("variables in every state, names at the limits, plain and authenticate
   for (bool auth : {true, false}) {
     Nv nv;
     nv.authenticated = auth;
-    nv.vars = {Var{u"BootOrder"}, Var{u"Gone", guids::kGlobalVariable, 7, 0x3c},
-               Var{u"Moving", guids::kGlobalVariable, 3, 0x3e}, Var{u"Half", guids::kGlobalVariable, 7, 0x7f},
+    nv.vars = {Var{u"BootOrder"},
+               Var{u"Gone", guids::kGlobalVariable, 7, 0x3c},
+               Var{u"Moving", guids::kGlobalVariable, 3, 0x3e},
+               Var{u"Half", guids::kGlobalVariable, 7, 0x7f},
                Var{u"X", Guid::of("d719b2cb-3d3a-4596-a3bc-dad00e67656f"), 0x27, 0x3f, Bytes{}},
                Var{std::u16string(1000, u'n'), guids::kGlobalVariable, 1, 0x3f, filled(4001, 0xab)}};
     const Image img = parse_ok(ovmf_image(0x200000, Tail::xen_pvh, &nv));
@@ -216,8 +218,10 @@ TEST_CASE("untrusted names become valid UTF-8 (fuzzer finding: JSON rendering th
   nv.vars = {Var{std::u16string{u'A', char16_t(0xd800), u'B'}}, Var{std::u16string{char16_t(0xd83d), char16_t(0xde00)}},
              Var{u"\u00e9t\u00e9"}};
   const Image img = parse_ok(ovmf_image(0x200000, Tail::xen_pvh, &nv));
-  CHECK(img.nvstore->variables[0].name == "A\xef\xbf\xbd" "B");   // lone surrogate -> U+FFFD
-  CHECK(img.nvstore->variables[1].name == "\xf0\x9f\x98\x80");    // surrogate pair -> U+1F600
+  CHECK(img.nvstore->variables[0].name ==
+        "A\xef\xbf\xbd"
+        "B");                                                   // lone surrogate -> U+FFFD
+  CHECK(img.nvstore->variables[1].name == "\xf0\x9f\x98\x80");  // surrogate pair -> U+1F600
   CHECK(img.nvstore->variables[2].name == "\xc3\xa9t\xc3\xa9");
   Bytes b = ovmf_image(0x200000, Tail::xen_pvh);
   overlay_elf(b, ElfSpec{});
@@ -270,16 +274,13 @@ TEST_CASE("volumes only at 8-byte aligned offsets, also right after an ELF heade
   // header over [0, 0xc4) and the re-parse, which looks only at aligned offsets, found no volume.
   Fv fv;
   fv.length = 0x1000;
-  const ElfSpec spec{.cls = 64, .paddr = 0x100000, .load_size = 0xc4 + 0x1000, .entry = 0x100000, .align = 4,
-                     .varstore_size = 0xc4};
+  const ElfSpec spec{.cls = 64, .paddr = 0x100000, .load_size = 0xc4 + 0x1000, .entry = 0x100000, .align = 4, .varstore_size = 0xc4};
   Bytes unaligned = concat({filled(0xc4, 0), build_fv(fv)});
   overlay_elf(unaligned, spec);
-  CHECK(parse_err(unaligned) ==
-        "offset 0x0: no firmware volume found (no \"_FVH\" signature at an 8-byte aligned volume header)");
+  CHECK(parse_err(unaligned) == "offset 0x0: no firmware volume found (no \"_FVH\" signature at an 8-byte aligned volume header)");
 
   Bytes aligned = concat({filled(0xc8, 0), build_fv(fv)});
-  overlay_elf(aligned, {.cls = 64, .paddr = 0x100000, .load_size = 0xc8 + 0x1000, .entry = 0x100000, .align = 4,
-                       .varstore_size = 0xc8});
+  overlay_elf(aligned, {.cls = 64, .paddr = 0x100000, .load_size = 0xc8 + 0x1000, .entry = 0x100000, .align = 4, .varstore_size = 0xc8});
   const Image img = parse_ok(aligned);
   REQUIRE(img.elf);
   CHECK(img.elf->header_end == 0xc4);

@@ -74,9 +74,16 @@ TEST_CASE("the record of a process killed with SIGKILL is an orphan, with what w
 
 TEST_CASE("what is not a record is left alone") {
   Dir d;
-  std::filesystem::create_directory(d.path + "/5");               // a directory
-  { std::FILE* f = std::fopen((d.path + "/6").c_str(), "w"); std::fputs("garbage\n", f); std::fclose(f); }  // no domid/handle
-  { std::FILE* f = std::fopen((d.path + "/notes").c_str(), "w"); std::fclose(f); }                           // not a number
+  std::filesystem::create_directory(d.path + "/5");  // a directory
+  {
+    std::FILE* f = std::fopen((d.path + "/6").c_str(), "w");
+    std::fputs("garbage\n", f);
+    std::fclose(f);
+  }  // no domid/handle
+  {
+    std::FILE* f = std::fopen((d.path + "/notes").c_str(), "w");
+    std::fclose(f);
+  }  // not a number
   CHECK(find_orphans(d.path).empty());
   CHECK(find_orphans(d.path + "/missing").empty());
   CHECK(handle_text(info(0).handle) == "000102030405060708090a0b0c0d0e0f");

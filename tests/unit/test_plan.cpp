@@ -99,7 +99,8 @@ TEST_CASE("plan errors") {
         "'k.elf': image [0x1000000, 0x1200000) is not inside guest RAM [0x0, 0x1000000): give --memory at least 18 MiB");
   CHECK(err(kernel_at(0xfeff0000 - 0x1f8000), mem(256)) ==
         "'k.elf': image [0xfedf8000, 0xfeff8000) overlaps the local APIC page at 0xfee00000, which Xen emulates for PVH guests");
-  CHECK(err(kernel_at(0xfeef0000), mem(256)) == "'k.elf': image [0xfeef0000, 0xff0f0000) overlaps Xen's special pages [0xfeff8000, 0xff000000)");
+  CHECK(err(kernel_at(0xfeef0000), mem(256)) ==
+        "'k.elf': image [0xfeef0000, 0xff0f0000) overlaps Xen's special pages [0xfeff8000, 0xff000000)");
   CHECK(err(kernel_at(0x100000, 0x400000), mem(256)) ==
         "'k.elf': PHYS32_ENTRY 0x400000 is not inside the file bytes of any PT_LOAD (the image spans [0x100000, 0x300000))");
   CHECK(err(kernel_at(0x100000), mem(8)) == "--memory 8 MiB is outside 16 MiB .. 1 TiB");
@@ -118,10 +119,12 @@ TEST_CASE("defect 10: the entry must be code of a PT_LOAD: not its ELF headers, 
         "'k.elf': PHYS32_ENTRY 0x100010 is at file offset 0x10, inside the ELF headers [0x0, 0xc4): there is no code there");
   // Two PT_LOADs with a hole between them, the entry in the hole.
   const fx::Bytes two = fx::elf_kernel({{0, 0x100000, 0x1000, 0x1000}, {0x1000, 0x200000, 0x1000, 0x1000}}, 0x180000, 0x2000);
-  CHECK(err(two, mem(256)) == "'k.elf': PHYS32_ENTRY 0x180000 is not inside the file bytes of any PT_LOAD (the image spans [0x100000, 0x201000))");
+  CHECK(err(two, mem(256)) ==
+        "'k.elf': PHYS32_ENTRY 0x180000 is not inside the file bytes of any PT_LOAD (the image spans [0x100000, 0x201000))");
   // ... or in the zero-filled part of one (p_memsz beyond p_filesz).
   const fx::Bytes bss = fx::elf_kernel({{0, 0x100000, 0x1000, 0x3000}}, 0x102000, 0x1000);
-  CHECK(err(bss, mem(256)) == "'k.elf': PHYS32_ENTRY 0x102000 is not inside the file bytes of any PT_LOAD (the image spans [0x100000, 0x103000))");
+  CHECK(err(bss, mem(256)) ==
+        "'k.elf': PHYS32_ENTRY 0x102000 is not inside the file bytes of any PT_LOAD (the image spans [0x100000, 0x103000))");
   // The entry in the second PT_LOAD's code is fine.
   const fx::Bytes ok = fx::elf_kernel({{0, 0x100000, 0x1000, 0x1000}, {0x1000, 0x200000, 0x1000, 0x1000}}, 0x200010, 0x2000);
   CHECK(plan_of(ok, mem(256)));
@@ -151,7 +154,8 @@ TEST_CASE("defect 19: an image across the start of the MMIO hole is named for wh
   CHECK(err(kernel_at(0xfbf00000), mem(8192)) ==
         "'k.elf': image [0xfbf00000, 0xfc100000) crosses the start of the MMIO hole at 0xfc000000 (a PVH guest has no RAM "
         "from there to 4 GiB): load it below, or wholly inside the hole");
-  CHECK(err(kernel_at(0xfff00000, 0xfff01000), mem(256)) == "'k.elf': image [0xfff00000, 0x100100000) ends above 4 GiB: libxc loads PVH kernels below 4 GiB");
+  CHECK(err(kernel_at(0xfff00000, 0xfff01000), mem(256)) ==
+        "'k.elf': image [0xfff00000, 0x100100000) ends above 4 GiB: libxc loads PVH kernels below 4 GiB");
 }
 
 TEST_CASE("an image in the MMIO hole: a window pvhboot populates, reserved; libxc gets the stub at 1 MiB") {

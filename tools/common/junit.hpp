@@ -18,12 +18,18 @@ struct JunitCase {
 inline std::string xml_escape(const std::string& s) {
   std::string o;
   for (unsigned char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else if (c < 0x20 && c != '\n' && c != '\t') o += "?";  // not allowed in XML 1.0
-    else o += static_cast<char>(c);
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else if (c == '"')
+      o += "&quot;";
+    else if (c < 0x20 && c != '\n' && c != '\t')
+      o += "?";  // not allowed in XML 1.0
+    else
+      o += static_cast<char>(c);
   }
   return o;
 }

@@ -16,9 +16,12 @@ inline std::optional<uint64_t> parse_number(const std::string& s) {
   uint64_t v = 0;
   for (char c : digits) {
     int d = -1;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (hex && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (hex && c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (hex && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (hex && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
     if (d < 0) return std::nullopt;
     const uint64_t base = hex ? 16 : 10;
     if (v > (UINT64_MAX - static_cast<uint64_t>(d)) / base) return std::nullopt;  // overflow

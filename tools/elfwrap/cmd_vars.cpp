@@ -19,9 +19,9 @@ std::string first_bytes(std::span<const std::byte> bytes, const Variable& v) {
 }
 
 void render_list(const std::string& file, const NvStore& nv, std::span<const std::byte> bytes) {
-  std::cout << file << ": NV region at " << hex(nv.offset) << ", layout " << (nv.layout ? nv.layout->name : "unknown")
-            << ", " << (nv.authenticated ? "authenticated" : "plain") << " store at " << hex(nv.store_offset) << " size "
-            << hex(nv.store_size) << " format " << hex(nv.format) << " state " << hex(nv.state) << "\n";
+  std::cout << file << ": NV region at " << hex(nv.offset) << ", layout " << (nv.layout ? nv.layout->name : "unknown") << ", "
+            << (nv.authenticated ? "authenticated" : "plain") << " store at " << hex(nv.store_offset) << " size " << hex(nv.store_size)
+            << " format " << hex(nv.format) << " state " << hex(nv.state) << "\n";
   for (const auto& v : nv.variables) {
     const char* vn = guid_name(v.vendor);
     std::cout << "  " << v.name << "  " << v.vendor.str() << (vn ? std::string(" (") + vn + ")" : "") << "  "
@@ -39,7 +39,10 @@ void render_list(const std::string& file, const NvStore& nv, std::span<const std
 }
 
 Runner add_list(CLI::App& vars) {
-  struct A { std::string image; bool json = false; };
+  struct A {
+    std::string image;
+    bool json = false;
+  };
   auto a = std::make_shared<A>();
   CLI::App* sub = vars.add_subcommand("list", "List the variable store: header, every variable, free space, FTW state");
   sub->add_option("IMAGE", a->image, "a VARS file or a full flash image")->required();
@@ -64,7 +67,9 @@ Runner add_list(CLI::App& vars) {
 }
 
 Runner add_extract(CLI::App& vars) {
-  struct A { std::string image, out; };
+  struct A {
+    std::string image, out;
+  };
   auto a = std::make_shared<A>();
   CLI::App* sub = vars.add_subcommand("extract", "Write the NV region of an image as a VARS file (usable as QEMU pflash)");
   sub->add_option("IMAGE", a->image, "a full flash image")->required();
@@ -74,22 +79,24 @@ Runner add_extract(CLI::App& vars) {
     auto img = load_image(a->image, &bytes, /*rescue=*/true);
     if (!img) return kExitFail;
     const NvStore* nv = img->nvstore ? &*img->nvstore : nullptr;
-    if (!nv || !nv->fv_present || !nv->layout)
-      return fail(plain_error("no NV region of a known layout to extract"), a->image);
+    if (!nv || !nv->fv_present || !nv->layout) return fail(plain_error("no NV region of a known layout to extract"), a->image);
     const auto region = std::span<const std::byte>(bytes).subspan(nv->offset, nv->layout->region_size);
     if (auto st = write_file_atomic(a->out, region); !st) return fail(st.take_error(), a->out);
-    std::cout << a->out << ": " << hex(region.size()) << "-byte VARS file (" << nv->layout->name << " layout), "
-              << nv->live_variables() << " live variable(s)\n";
+    std::cout << a->out << ": " << hex(region.size()) << "-byte VARS file (" << nv->layout->name << " layout), " << nv->live_variables()
+              << " live variable(s)\n";
     return kExitOk;
   };
 }
 
 Runner add_blank(CLI::App& vars) {
-  struct A { std::string layout, out; };
+  struct A {
+    std::string layout, out;
+  };
   auto a = std::make_shared<A>();
   CLI::App* sub = vars.add_subcommand("blank", "Write a pristine VARS file, byte-identical to edk2's template");
   sub->add_option("--layout", a->layout, "0x20000 (1/2 MiB builds) or 0x84000 (4 MiB builds)")
-      ->required()->check(CLI::IsMember({"0x20000", "0x84000"}));
+      ->required()
+      ->check(CLI::IsMember({"0x20000", "0x84000"}));
   sub->add_option("-o,--output", a->out, "VARS file to write (atomically)")->required();
   return [a]() {
     const auto blank = blank_nv_region(*layout_by_name(a->layout));
@@ -114,7 +121,10 @@ void render_report(const CompatReport& r, bool json, const nlohmann::json& extra
 }
 
 Runner add_check(CLI::App& vars) {
-  struct A { std::string code, vars; bool json = false; };
+  struct A {
+    std::string code, vars;
+    bool json = false;
+  };
   auto a = std::make_shared<A>();
   CLI::App* sub = vars.add_subcommand("check", "Is this VARS file compatible with this CODE image? (exit 1 if not)");
   sub->add_option("CODE", a->code, "OVMF_CODE*.fd, or a full image")->required();
@@ -148,7 +158,10 @@ Runner add_vars(CLI::App& app) {
 }
 
 Runner add_compat(CLI::App& app) {
-  struct A { std::string old_img, new_img; bool json = false; };
+  struct A {
+    std::string old_img, new_img;
+    bool json = false;
+  };
   auto a = std::make_shared<A>();
   CLI::App* sub = app.add_subcommand("compat", "Can NEW firmware replace OLD under running or saved guests? (exit 1 if not)");
   sub->add_option("OLD", a->old_img, "the firmware image in use")->required();

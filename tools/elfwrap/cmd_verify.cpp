@@ -22,7 +22,10 @@ std::optional<XenParseFacts> xen_facts(std::span<const std::byte> bytes, std::st
 }
 
 nlohmann::json verdict_json(const Verdict& v) {
-  return {{"loader", loader_name(v.loader)}, {"ok", v.ok()}, {"problems", v.problems}, {"notes", v.notes},
+  return {{"loader", loader_name(v.loader)},
+          {"ok", v.ok()},
+          {"problems", v.problems},
+          {"notes", v.notes},
           {"entry", v.entry ? nlohmann::json(*v.entry) : nlohmann::json(nullptr)}};
 }
 
@@ -44,8 +47,10 @@ Runner add_verify(CLI::App& app) {
     auto img = load_image(a->image, &bytes);
     if (!img) return kExitFail;
     std::vector<Loader> loaders;
-    if (a->loader == "all") loaders = {Loader::xen, Loader::qemu, Loader::linux_loader, Loader::hvmloader};
-    else loaders = {*loader_by_name(a->loader)};
+    if (a->loader == "all")
+      loaders = {Loader::xen, Loader::qemu, Loader::linux_loader, Loader::hvmloader};
+    else
+      loaders = {*loader_by_name(a->loader)};
     std::vector<Verdict> verdicts;
     for (Loader l : loaders) {
       std::optional<XenParseFacts> facts;

@@ -17,14 +17,22 @@ struct WrapArgs {
 };
 
 nlohmann::json plan_json(const WrapArgs& a, const WrapPlan& p) {
-  return {{"input", a.image}, {"output", a.out}, {"target", target_name(p.target)},
-          {"source", source_name(p.source)}, {"elf_class", p.elf_class}, {"load_address", p.load_address},
-          {"entry", p.entry}, {"entry_offset", p.entry_offset ? nlohmann::json(*p.entry_offset) : nlohmann::json(nullptr)},
-          {"image_size", p.image_size}, {"prefix_size", p.prefix.size()},
+  return {{"input", a.image},
+          {"output", a.out},
+          {"target", target_name(p.target)},
+          {"source", source_name(p.source)},
+          {"elf_class", p.elf_class},
+          {"load_address", p.load_address},
+          {"entry", p.entry},
+          {"entry_offset", p.entry_offset ? nlohmann::json(*p.entry_offset) : nlohmann::json(nullptr)},
+          {"image_size", p.image_size},
+          {"prefix_size", p.prefix.size()},
           {"layout", p.layout ? nlohmann::json(p.layout->name) : nlohmann::json(nullptr)},
-          {"header_size", p.header.size()}, {"erased", {{"offset", 0}, {"length", p.erase_end}}},
+          {"header_size", p.header.size()},
+          {"erased", {{"offset", 0}, {"length", p.erase_end}}},
           {"saved_vars", a.save_vars.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.save_vars)},
-          {"discarded_variables", a.save_vars.empty() ? p.discarded_variables : 0}, {"warnings", p.warnings}};
+          {"discarded_variables", a.save_vars.empty() ? p.discarded_variables : 0},
+          {"warnings", p.warnings}};
 }
 
 // An output that is one of the inputs under another name would replace it (-o may be the
@@ -76,9 +84,9 @@ int run_wrap(const WrapArgs& a) {
   if (a.json) {
     print_json(plan_json(a, *plan));
   } else {
-    std::cout << a.out << ": ELF" << plan->elf_class << " for " << (plan->target == Target::pvh ? "PVH" : "HVM")
-              << ", " << hex(plan->image_size) << " bytes loaded at " << hex(plan->load_address) << ", entry "
-              << hex(plan->entry) << "; header in the variable-store area [0x0, " << hex(plan->erase_end) << ")\n";
+    std::cout << a.out << ": ELF" << plan->elf_class << " for " << (plan->target == Target::pvh ? "PVH" : "HVM") << ", "
+              << hex(plan->image_size) << " bytes loaded at " << hex(plan->load_address) << ", entry " << hex(plan->entry)
+              << "; header in the variable-store area [0x0, " << hex(plan->erase_end) << ")\n";
     if (!a.save_vars.empty()) std::cout << a.save_vars << ": the NV region before wrapping (" << hex(saved.size()) << " bytes)\n";
   }
   return kExitOk;
@@ -91,7 +99,8 @@ Runner add_wrap(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("wrap", "Wrap a firmware image as an ELF kernel (the default command)");
   sub->add_option("IMAGE", a->image, "OVMF.fd, OVMF_CODE.fd, or an image with an ELF header (re-wrapped)")->required();
   sub->add_option("-o,--output", a->out, "output file (may be IMAGE itself; written atomically)")->required();
-  sub->add_option("--target", a->target, "pvh (default): PVH entry note, loaded at 1 MiB; hvm: loaded to end at 4 GiB, entry 0xfffffff0, no notes")
+  sub->add_option("--target", a->target,
+                  "pvh (default): PVH entry note, loaded at 1 MiB; hvm: loaded to end at 4 GiB, entry 0xfffffff0, no notes")
       ->check(CLI::IsMember({"pvh", "hvm"}));
   sub->add_option("--load-address", a->load, "physical load address (PVH default 0x100000; HVM default 4 GiB - size)")
       ->check(number_validator());
@@ -129,7 +138,10 @@ Runner add_unwrap(CLI::App& app) {
     const auto out = apply_unwrap(*plan, bytes);
     if (auto st = write_file_atomic(a->out, out); !st) return fail(st.take_error(), a->out);
     if (a->json)
-      print_json({{"input", a->image}, {"output", a->out}, {"size", out.size()}, {"stripped", plan->strip},
+      print_json({{"input", a->image},
+                  {"output", a->out},
+                  {"size", out.size()},
+                  {"stripped", plan->strip},
                   {"layout", plan->layout ? nlohmann::json(plan->layout->name) : nlohmann::json(nullptr)},
                   {"restored", {{"offset", 0}, {"length", plan->restore_end}}}});
     else

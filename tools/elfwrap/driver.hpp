@@ -13,7 +13,7 @@
 
 namespace elfwrap::cli {
 
-// Exit codes (shared/STYLE.md): 0 success, 1 failure (bad input, check failed), 2 usage.
+// Exit codes: 0 success, 1 failure (bad input, check failed), 2 usage.
 inline constexpr int kExitOk = 0, kExitFail = 1, kExitUsage = 2;
 
 inline void print_error(const Error& e) { std::cerr << "elfwrap: error: " << to_string(e) << "\n"; }

@@ -42,8 +42,10 @@ CrossCheck load(std::string& why) {
 void lazy_lief_cross_check(std::span<const std::byte> bytes, const ElfWrapper& w, std::vector<Warning>& warns) {
   static std::string why;
   static const CrossCheck f = load(why);
-  if (f) f(bytes, w, warns);
-  else warns.push_back({0, "ELF", "LIEF's second reading of the ELF header was not done: " + why});
+  if (f)
+    f(bytes, w, warns);
+  else
+    warns.push_back({0, "ELF", "LIEF's second reading of the ELF header was not done: " + why});
 }
 
 }  // namespace elfwrap::cli

@@ -39,8 +39,7 @@ volatile std::sig_atomic_t g_signal = 0;
 const auto g_start = std::chrono::steady_clock::now();  // process start, for the timings
 
 struct Args {
-  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir, vars,
-      generation_id;
+  std::string image, cmdline, console_log, junit, name, memory, vcpus = "1", owner_dir = loader::kDefaultOwnerDir, vars, generation_id;
   std::vector<std::string> modules, expect, fail_on;
   std::string input, input_after = "Shell> ";
   double timeout = 60;
@@ -127,7 +126,10 @@ std::vector<std::string> xen_check(const loader::BootPlan& p, nlohmann::json& j)
       return;
     }
     for (auto& d : elfwrap::xen_disagreements(*x, start, end, entry)) problems.push_back(key + std::string(": ") + d);
-    j[key] = {{"rc", x->rc}, {"pvh", x->pvh}, {"seg_start", x->seg_start}, {"seg_end", x->seg_end},
+    j[key] = {{"rc", x->rc},
+              {"pvh", x->pvh},
+              {"seg_start", x->seg_start},
+              {"seg_end", x->seg_end},
               {"phys32_entry", x->phys32_entry ? nlohmann::json(*x->phys32_entry) : nlohmann::json(nullptr)}};
   };
   check(p.image, p.load_start, p.load_end, p.entry, "libxenguest");
@@ -142,10 +144,12 @@ void render_plan(std::ostream& out, const Args& a, const loader::BootPlan& p, co
   out << a.image << ": PVH entry " << hex(p.entry) << ", " << p.vcpus << " vCPU(s), " << (p.memory_bytes >> 20) << " MiB\n  memory map:\n";
   for (const auto& e : p.e820)
     out << "    " << hex(e.addr) << "-" << hex(e.addr + e.size) << " "
-        << (e.type == loader::kE820Ram ? "RAM" : e.type == loader::kE820Acpi ? "ACPI" : "reserved") << "\n";
+        << (e.type == loader::kE820Ram    ? "RAM"
+            : e.type == loader::kE820Acpi ? "ACPI"
+                                          : "reserved")
+        << "\n";
   out << "  ACPI: RSDP at " << hex(p.acpi.rsdp) << " (start_info rsdp_paddr), tables:\n";
-  for (const auto& t : p.acpi.tables)
-    out << "    " << t.signature << " at " << hex(t.address) << ", " << t.length << " bytes\n";
+  for (const auto& t : p.acpi.tables) out << "    " << t.signature << " at " << hex(t.address) << ", " << t.length << " bytes\n";
   if (p.generation_id)
     out << "  VM generation ID " << loader::generation_id_str(*p.generation_id) << " at " << hex(*p.acpi.generation_id_address)
         << " (16 bytes, reserved page; ACPI device \\_SB.VGID)\n";
@@ -174,8 +178,10 @@ int run_plan(const Args& a) {
   nlohmann::json j = loader::to_json(p);
   j["image"] = a.image;
   const auto problems = xen_check(p, j);
-  if (a.json) std::cout << elfwrap::dump(j) << "\n";
-  else render_plan(std::cout, a, p, j);
+  if (a.json)
+    std::cout << elfwrap::dump(j) << "\n";
+  else
+    render_plan(std::cout, a, p, j);
   for (const auto& pr : problems) std::cerr << "pvhboot: error: " << pr << "\n";
   return problems.empty() ? kOk : fail("libxenguest's parse does not agree with the plan");
 }
@@ -189,8 +195,8 @@ int reap(const std::string& dir, std::ostream& out) {
       std::cerr << "pvhboot: warning: domain " << o.info.domid << " ('" << o.info.name << "'): " << elfwrap::to_string(r.error()) << "\n";
       continue;  // the record stays: another reap may do better
     }
-    out << "pvhboot: " << (*r ? "destroyed" : "found gone") << " domain " << o.info.domid << " ('" << o.info.name
-        << "') of pvhboot pid " << o.info.pid << ", which is no longer running\n";
+    out << "pvhboot: " << (*r ? "destroyed" : "found gone") << " domain " << o.info.domid << " ('" << o.info.name << "') of pvhboot pid "
+        << o.info.pid << ", which is no longer running\n";
     n += *r ? 1 : 0;
     loader::forget(o);
   }
@@ -300,10 +306,18 @@ void watch(loader::Domain& dom, loader::Judge& judge, Typist& typist, std::ostre
 
 nlohmann::json run_json(const Args& a, const loader::Domain& dom, const loader::Judge& judge, double unpaused, double unpaused_boottime,
                         bool destroyed) {
-  nlohmann::json j = {{"image", a.image}, {"domid", dom.domid()}, {"ok", judge.outcome() == loader::Outcome::pass},
-                      {"reason", judge.reason()}, {"created_s", dom.times().created_s}, {"built_s", dom.times().built_s},
-                      {"ready_s", dom.times().ready_s}, {"unpaused_s", unpaused}, {"unpaused_boottime_s", unpaused_boottime},
-                      {"first_output_s", judge.first_output()}, {"xenstore", dom.xenstore_registered()}, {"destroyed", destroyed}};
+  nlohmann::json j = {{"image", a.image},
+                      {"domid", dom.domid()},
+                      {"ok", judge.outcome() == loader::Outcome::pass},
+                      {"reason", judge.reason()},
+                      {"created_s", dom.times().created_s},
+                      {"built_s", dom.times().built_s},
+                      {"ready_s", dom.times().ready_s},
+                      {"unpaused_s", unpaused},
+                      {"unpaused_boottime_s", unpaused_boottime},
+                      {"first_output_s", judge.first_output()},
+                      {"xenstore", dom.xenstore_registered()},
+                      {"destroyed", destroyed}};
   j["expect"] = nlohmann::json::array();
   for (const auto& s : judge.expected()) j["expect"].push_back({{"regex", s.regex}, {"seen_s", s.at}});
   return j;
@@ -348,7 +362,11 @@ int run_boot(const Args& a) {
   struct Tee : std::streambuf {
     std::ostream &a, &b;
     Tee(std::ostream& x, std::ostream& y) : a(x), b(y) {}
-    int overflow(int c) override { a.put(static_cast<char>(c)); b.put(static_cast<char>(c)); return c; }
+    int overflow(int c) override {
+      a.put(static_cast<char>(c));
+      b.put(static_cast<char>(c));
+      return c;
+    }
   } tee(clog.is_open() ? static_cast<std::ostream&>(clog) : std::cerr, tail);
   std::ostream log(&tee);
   Typist typist;
@@ -368,29 +386,30 @@ int run_boot(const Args& a) {
     std::cout << elfwrap::dump(j) << "\n";
   }
   std::cerr << "pvhboot: domain " << (*dom)->domid() << " " << (ok ? "passed" : "FAILED: " + judge->reason()) << "; unpaused after "
-                 << unpaused << " s; " << (destroyed ? "destroyed" : "NOT destroyed") << "\n";
+            << unpaused << " s; " << (destroyed ? "destroyed" : "NOT destroyed") << "\n";
   return ok && destroyed ? kOk : kFail;
 }
 
 void add_common(CLI::App* s, Args& a) {
   s->add_option("IMAGE", a.image, "PVH kernel (ELF with a Xen PHYS32_ENTRY note)")->required();
   s->add_option("--memory", a.memory, "guest memory in MiB")->required()->check(tools::number_validator());
-  s->add_option("--vcpus", a.vcpus, "vCPUs, 1..128 (default 1): one MADT Local APIC each, all online at boot")->check(tools::number_validator());
+  s->add_option("--vcpus", a.vcpus, "vCPUs, 1..128 (default 1): one MADT Local APIC each, all online at boot")
+      ->check(tools::number_validator());
   s->add_option("--cmdline", a.cmdline, "command line passed in start_info");
   s->add_option("--module", a.modules, "module passed in start_info (repeatable)");
   s->add_flag("--json", a.json, "print the result as JSON (only JSON on stdout)");
-  s->add_option("--generation-id", a.generation_id,
-                "VM Generation ID: an ACPI VM_Gen_Counter device and this ID (a GUID, or 'random')");
+  s->add_option("--generation-id", a.generation_id, "VM Generation ID: an ACPI VM_Gen_Counter device and this ID (a GUID, or 'random')");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"pvhboot: create a PVH domain from a kernel image, watch its console, judge it, destroy it"};
-  app.footer("Examples:\n  pvhboot plan ovmf-pvh.elf --memory 256\n"
-             "  pvhboot run ovmf-pvh.elf --memory 256 --expect 'UEFI Interactive Shell' --timeout 60\n"
-             "  pvhboot reap\n"
-             "Exit status: 0 every expected line appeared and no fail-on line did; 1 otherwise; 2 usage.");
+  app.footer(
+      "Examples:\n  pvhboot plan ovmf-pvh.elf --memory 256\n"
+      "  pvhboot run ovmf-pvh.elf --memory 256 --expect 'UEFI Interactive Shell' --timeout 60\n"
+      "  pvhboot reap\n"
+      "Exit status: 0 every expected line appeared and no fail-on line did; 1 otherwise; 2 usage.");
   app.set_version_flag("--version", "pvhboot 0.2.0");
   app.require_subcommand(1);
   Args a;

@@ -60,8 +60,8 @@ int run(const Args& a) {
   if (!plan) return fail(elfwrap::with_file(plan.take_error(), a.vars));
   pflash::CfiFlash flash(bytes, 0x1000);
   const uint32_t domid = static_cast<uint32_t>(*tools::parse_number(a.domid));
-  auto emu = pflash::Emulator::attach(domid, plan->base, flash,
-                                      [&](const pflash::Change& c) { return file->persist(c, flash.contents()); });
+  auto emu =
+      pflash::Emulator::attach(domid, plan->base, flash, [&](const pflash::Change& c) { return file->persist(c, flash.contents()); });
   if (!emu) return fail(emu.error());
   std::cerr << "xen-pflash: domain " << domid << ": flash at " << elfwrap::hex(plan->base) << "-" << elfwrap::hex(plan->base + plan->size)
             << " (" << (*emu)->vcpus() << " vCPU(s)) from '" << a.vars << "'";
@@ -82,8 +82,8 @@ int run(const Args& a) {
   const auto& s = flash.stats();
   const auto& e = (*emu)->stats();
   std::cerr << "xen-pflash: domain " << domid << (g_stop ? ": stopped by a signal" : ": gone") << "; served " << e.ioreqs << " requests ("
-            << s.reads << " reads, " << s.writes << " writes, " << e.rep_accesses << " in rep requests); " << s.programs
-            << " programs and " << s.erases << " erases saved" << std::endl;
+            << s.reads << " reads, " << s.writes << " writes, " << e.rep_accesses << " in rep requests); " << s.programs << " programs and "
+            << s.erases << " erases saved" << std::endl;
   if (!st) return fail(st.error());
   return kOk;
 }
@@ -92,10 +92,11 @@ int run(const Args& a) {
 
 int main(int argc, char** argv) {
   CLI::App app{"xen-pflash: a persistent UEFI variable store (CFI flash) for an OVMF guest on Xen, backed by a VARS file"};
-  app.footer("Examples:\n  elfwrap vars blank --layout 0x20000 -o guest.vars\n"
-             "  xen-pflash --domid 7 --vars guest.vars --firmware /usr/lib/xen-4.17/boot/ovmf-pvh.elf\n"
-             "Start it before the domain is unpaused (pvhboot run --vars and xl's nvram= do). It exits when the domain\n"
-             "is gone, or on SIGTERM, SIGINT or SIGHUP. Exit status: 0 domain gone or stopped; 1 failure; 2 usage.");
+  app.footer(
+      "Examples:\n  elfwrap vars blank --layout 0x20000 -o guest.vars\n"
+      "  xen-pflash --domid 7 --vars guest.vars --firmware /usr/lib/xen-4.17/boot/ovmf-pvh.elf\n"
+      "Start it before the domain is unpaused (pvhboot run --vars and xl's nvram= do). It exits when the domain\n"
+      "is gone, or on SIGTERM, SIGINT or SIGHUP. Exit status: 0 domain gone or stopped; 1 failure; 2 usage.");
   app.set_version_flag("--version", "xen-pflash 0.2.0");
   Args a;
   app.add_option("--domid", a.domid, "the domain")->required()->check(tools::number_validator());

@@ -54,3 +54,54 @@ wait_gone() {
 }
 
 pflash_pid() { xenstore-read "/local/domain/$(xl domid "$1")/image/pflash-pid" 2>/dev/null; }
+
+# ---- the UEFI shell on an xl guest's PV console ------------------------------------------------
+# type_console DOMNAME TEXT: TEXT (printf format: \r is Enter) typed on the guest's console, through
+# the pty xenconsoled gives it (xenstore console/tty; a restored domain has another).
+type_console() {
+  local tty
+  tty=$(xenstore-read "/local/domain/$(xl domid "$1")/console/tty") || return 1
+  printf "$2" >"$tty"
+}
+# plain LOG: the console without escape sequences, carriage returns and pvhboot's time stamps
+# ("[   1.234] console| ").
+plain() { sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/^\[ *[0-9.]+\] [^|]*\| //' "$1" | tr -d '\r'; }
+# dmem_count LOG ADDR: how many `dmem` lines for ADDR (8 hex digits, upper case) LOG has.
+dmem_count() { plain "$1" | grep -cE "^ *$2: "; }
+# dmem_bytes LOG ADDR: the 16 bytes of the last `dmem` line for ADDR, space-separated.
+dmem_bytes() { plain "$1" | grep -E "^ *$2: " | tail -1 | sed -E "s/^ *$2: //" | cut -c1-48 | tr '-' ' ' | xargs; }
+# shell_dmem DOMNAME LOG ADDR SECONDS: types `dmem ADDR 10` and prints the 16 bytes it shows.
+shell_dmem() {
+  local n before end
+  n=$(printf '%08X' "$3")
+  before=$(dmem_count "$2" "$n")
+  type_console "$1" "dmem $3 10\r" || return 1
+  end=$(( $(now_ms) + $4 * 1000 ))
+  while [ "$(dmem_count "$2" "$n")" -le "$before" ]; do
+    [ "$(now_ms)" -lt "$end" ] || return 1
+    sleep 0.2
+  done
+  dmem_bytes "$2" "$n"
+}
+# le32 B0 B1 B2 B3: the little-endian value of four hex bytes.
+le32() { printf '%d' "0x$4$3$2$1"; }
+# vgia_of BYTES(16 of the information page's second line, 0xfc000010): VGIA, the generation ID's
+# address (offset 20 of libacpi's acpi_info: byte 4 of that line).
+vgia_of() { shift 4; le32 "$1" "$2" "$3" "$4"; }
+# ssdt_has_vmgenid LOG: an `acpiview -s SSDT` dump in LOG holds the device's _CID string.
+ssdt_has_vmgenid() {
+  plain "$1" | sed -nE 's/^[0-9A-F]{8} : (([0-9A-F]{2} |- )+).*/\1/p' | tr -d ' \n-' | grep -q 564D5F47656E5F436F756E746572
+}
+# memmap_type LOG ADDR: the type `memmap` gives the range holding ADDR (the last listing in LOG).
+memmap_type() {
+  local a=$(( $2 )) t r s e
+  plain "$1" | grep -E "^[A-Za-z_]+ +[0-9A-F]{16}-[0-9A-F]{16} " | while read -r t r _; do
+    s=$(( 0x${r%-*} )) e=$(( 0x${r#*-} ))
+    [ "$a" -ge "$s" ] && [ "$a" -le "$e" ] && echo "$t"
+  done | tail -1
+}
+# fail_console LOG REASON: fail, showing the end of the guest's console first.
+fail_console() {
+  plain "$1" | tail -40 | sed "s/^/$NAME: console: /"
+  fail "$2"
+}

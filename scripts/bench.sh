@@ -5,6 +5,8 @@
 #   inspect  : `elfwrap inspect` of a 4 MiB image  vs  `cp` of the same file   (target <= 2x)
 #   wrap     : `elfwrap wrap` of a 4 MiB image     vs  `cp` of the same file   (target <= 1.5x)
 #              and vs `dd conv=fsync` (a copy as durable as elfwrap's write: fsync before rename)
+#              and vs `objcopy --update-section` of a 4 MiB section in an ELF (binutils' way of
+#              rewriting an ELF: no fsync)                                          (reported)
 #   wrap RSS : peak RSS of the wrap                vs  3 x image + 8 MiB        (target: below)
 #
 #   scripts/bench.sh [--json FILE]
@@ -51,6 +53,10 @@ if "$bin" --help | grep -qE "^  wrap"; then
   dd_ns=$(median_ns dd if="$work/img.fd" of="$work/dd.fd" bs=1M conv=fsync status=none)
   echo "dd conv=fsync $((dd_ns / 1000)) us"
   report "wrap/durable-copy" "$(ratio "$wrap_ns" "$dd_ns")" 1.5 x
+  objcopy -I binary -O elf64-x86-64 "$work/img.fd" "$work/blob.o"
+  objcopy_ns=$(median_ns objcopy --update-section .data="$work/img.fd" "$work/blob.o" "$work/blob2.o")
+  echo "objcopy --update-section $((objcopy_ns / 1000)) us"
+  report "wrap/objcopy" "$(ratio "$wrap_ns" "$objcopy_ns")" 1.5 x
   rss_kb=$( { /usr/bin/time -f '%M' "$bin" wrap "$work/img.fd" -o "$work/out.elf" >/dev/null; } 2>&1 | tail -1)
   limit_kb=$(( (3 * size + 8 * 1024 * 1024) / 1024 ))
   echo "wrap peak RSS ${rss_kb} KiB, limit ${limit_kb} KiB"

@@ -12,6 +12,8 @@
 #   os-reboot.img the same, its ext4 partition saying mode=reboot (the guest reboots once)
 #   os-nvram.img  mode=nvram: the guest writes a UEFI variable through efivarfs and reboots,
 #                 then prints it
+#   os-vmgenid.img mode=vmgenid: the guest prints the VM generation ID's bytes, then again each
+#                 time they change (a restore), until it is destroyed
 #   stub.img      no GRUB, no \EFI\BOOT: the UEFI shell's startup.nsh starts the kernel's EFI stub
 #   noesp.img     only the ext4 partition: nothing the firmware can boot
 #   iso.img       a hybrid ISO (grub-mkrescue) with the kernel, initramfs and marker
@@ -165,7 +167,7 @@ shell_disk() {
   gpt_disk "$1" "$work/shell.fat" -
 }
 
-progress "disks: os, os-reboot, os-nvram, stub, noesp"
+progress "disks: os, os-reboot, os-nvram, os-vmgenid, stub, noesp"
 stamp "$work/vmlinuz" "$work/initrd.img" "$work/BOOTX64.EFI"
 fat_image "$work/esp.fat" 24 "$work/BOOTX64.EFI:/EFI/BOOT/BOOTX64.EFI" "$work/vmlinuz:/vmlinuz" "$work/initrd.img:/initrd.img"
 printf '%s\r\n' '@echo -off' 'echo "startup.nsh: starting the kernel'"'"'s EFI stub"' 'fs0:' '\vmlinuz initrd=\initrd.img console=hvc0' >"$work/startup.nsh"
@@ -174,10 +176,12 @@ fat_image "$work/stub.fat" 24 "$work/startup.nsh:/startup.nsh" "$work/vmlinuz:/v
 ext4_image "$work/once.ext4" 4 once
 ext4_image "$work/reboot.ext4" 4 reboot
 ext4_image "$work/nvram.ext4" 4 nvram
+ext4_image "$work/vmgenid.ext4" 4 vmgenid
 mkdir -p "$out.tmp"
 gpt_disk "$out.tmp/os.img" "$work/esp.fat" "$work/once.ext4"
 gpt_disk "$out.tmp/os-reboot.img" "$work/esp.fat" "$work/reboot.ext4"
 gpt_disk "$out.tmp/os-nvram.img" "$work/esp.fat" "$work/nvram.ext4"
+gpt_disk "$out.tmp/os-vmgenid.img" "$work/esp.fat" "$work/vmgenid.ext4"
 gpt_disk "$out.tmp/stub.img" "$work/stub.fat" "$work/once.ext4"
 gpt_disk "$out.tmp/noesp.img" - "$work/once.ext4"
 

@@ -15,11 +15,12 @@ scaled() { echo $(( $1 * FACTOR100 / 100 )); }
 # guest DOMNAME DISK [XL.CFG LINE...]: creates a PVH guest of the job's firmware (fw.elf) with the
 # patched xl, booting DISK (read-only), plus the lines given (nvram = "...", say).
 guest() {
-  local n=$1 disk=$2
+  local n=$1 disk=$2 mem='memory = 256' l
   shift 2
-  { printf '%s\n' "name = \"$n\"" 'type = "pvh"' "kernel = \"$PWD/fw.elf\"" 'memory = 256' 'vcpus = 1' \
+  for l in "$@"; do case $l in memory*) mem=$l ;; esac; done  # a memory line replaces the default
+  { printf '%s\n' "name = \"$n\"" 'type = "pvh"' "kernel = \"$PWD/fw.elf\"" "$mem" 'vcpus = 1' \
       'on_reboot = "destroy"' 'on_crash = "destroy"' "disk = ['format=raw,vdev=xvda,access=ro,target=$disk']"
-    printf '%s\n' "$@"; } >"$n.cfg"
+    for l in "$@"; do case $l in memory*) ;; *) printf '%s\n' "$l" ;; esac; done; } >"$n.cfg"
   xl-patched -v create "$n.cfg" >"$n.create.log" 2>&1 && return 0
   # What a failed create leaves to read: xl's log, xen-pflash's log, a crash in dmesg.
   local rc=$?
@@ -56,12 +57,12 @@ wait_gone() {
 pflash_pid() { xenstore-read "/local/domain/$(xl domid "$1")/image/pflash-pid" 2>/dev/null; }
 
 # ---- the UEFI shell on an xl guest's PV console ------------------------------------------------
-# type_console DOMNAME TEXT: TEXT (printf format: \r is Enter) typed on the guest's console, through
+# type_console DOMNAME TEXT: TEXT (backslash escapes as printf %b: \r is Enter; % is plain) typed on the guest's console, through
 # the pty xenconsoled gives it (xenstore console/tty; a restored domain has another).
 type_console() {
   local tty
   tty=$(xenstore-read "/local/domain/$(xl domid "$1")/console/tty") || return 1
-  printf "$2" >"$tty"
+  printf '%b' "$2" >"$tty"
 }
 # plain LOG: the console without escape sequences, carriage returns and pvhboot's time stamps
 # ("[   1.234] console| ").

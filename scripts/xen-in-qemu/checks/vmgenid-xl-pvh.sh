@@ -1,6 +1,6 @@
 # xl's ms_vm_genid for a PVH guest (xen-patches/xen-4.17/0005): OvmfXen's UEFI shell sees the
-# SSDT's device, VGIA, the 16 bytes of the ID at VGIA and a Reserved page; after `xl save` and
-# `xl restore CONFIG` (a new ID, as for HVM) the bytes at VGIA differ and the shell goes on.
+# SSDT's device, VGIA, the 16 bytes of the ID at VGIA and a Reserved page. (Save and restore are
+# vmgenid-xl-restore's: the firmware cannot be saved, having no PV suspend support.)
 . /harness/checks/lib.sh
 n=$NAME
 { printf '%s\n' "name = \"$n\"" 'type = "pvh"' "kernel = \"$PWD/fw.elf\"" 'memory = 256' 'vcpus = 1' \
@@ -17,22 +17,14 @@ say "VGIA $(printf '%#x' "$vgia")"
 ssdt_has_vmgenid "$log" || fail_console "$log" "acpiview -s SSDT shows no VM_Gen_Counter device"
 plain "$log" | grep -E "^ *(Signature|Oem Table ID) +: " | sed "s/^/$n: acpiview: /"
 id1=$(shell_dmem "$n" "$log" "$(printf '%#x' "$vgia")" "$(scaled 30)") || fail "dmem at VGIA"
-say "dmem $(printf '%#x' "$vgia") 10 before save:  $id1"
+say "dmem $(printf '%#x' "$vgia") 10: $id1"
 [ "$id1" != "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00" ] || fail "the ID is all zeros"
 type_console "$n" 'memmap\r'
 sleep "$(scaled 5)"
 type=$(memmap_type "$log" "$vgia")
 say "memmap: the ID's page is $type"
 [ "$type" = Reserved ] || fail "memmap gives the ID's page the type '$type', not Reserved"
-xl-patched save "$n" "$PWD/$n.save" >save.log 2>&1 || { cat save.log; fail "xl save"; }
-xl domid "$n" >/dev/null 2>&1 && fail "the domain still runs after xl save"
-xl-patched restore "$n.cfg" "$PWD/$n.save" >restore.log 2>&1 || { cat restore.log; fail "xl restore"; }
-rm -f "$n.save"
-sleep 2
-id2=$(shell_dmem "$n" "$log" "$(printf '%#x' "$vgia")" "$(scaled 60)") || { plain "$log" | tail -10; fail "the restored guest does not answer dmem"; }
-say "dmem $(printf '%#x' "$vgia") 10 after restore: $id2"
-[ "$id2" != "$id1" ] || fail "the ID did not change on restore"
 type_console "$n" 'set V END\recho VMGENID-%V%\r'
-wait_console "$n" 'VMGENID-END' "$(scaled 30)" >/dev/null || fail "the restored shell stopped answering"
+wait_console "$n" 'VMGENID-END' "$(scaled 30)" >/dev/null || fail "the shell stopped answering"
 xl destroy "$n"
-say "ok: SSDT, VGIA, ID at VGIA, Reserved page, a new ID after save + restore"
+say "ok: SSDT with the device, VGIA, the ID at VGIA, a Reserved page"

@@ -29,7 +29,8 @@ JOBS_FILE = os.path.join(TOP, "tests", "xen", "jobs.toml")
 
 BOOTS = {"xl-pvh", "xl-hvm", "pvhboot", "cmd", "host"}
 JOB_KEYS = {"name", "what", "shard", "boot", "image", "toolstack", "hvmloader", "cfg", "args", "files", "expect",
-            "fail_on", "timeout", "negative", "send", "wait_gone", "retry", "memory", "shared", "private", "marks"}
+            "fail_on", "timeout", "negative", "send", "wait_gone", "retry", "memory", "shared", "private", "marks",
+            "manual"}
 IMAGE_KEYS = {"firmware", "fixture", "file", "guest", "disk", "elfwrap", "raw", "transform"}
 DEFAULT_FAIL_ON = "ASSERT|Xen isn't detected|[Pp]age [Ff]ault"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -129,6 +130,8 @@ def selected(data, shard=None, only=None):
         if shard and job["shard"] not in shard.split():  # one shard, or several separated by spaces
             continue
         if only and not re.search(only, job["name"]):
+            continue
+        if job.get("manual") and not only:  # run only when named (XEN_E2E_ONLY)
             continue
         yield job
 
@@ -317,7 +320,8 @@ def readme_table(data):
                 verdict += ", then the domain ends"
         else:
             verdict = "the check's exit status"
-        rows.append("| %s | %s | %s | %s | %s |" % (job["name"], job["shard"], how, job["what"].replace("|", "\\|"), verdict))
+        shard = job["shard"] + (" (manual)" if job.get("manual") else "")
+        rows.append("| %s | %s | %s | %s | %s |" % (job["name"], shard, how, job["what"].replace("|", "\\|"), verdict))
     return "\n".join(rows) + "\n"
 
 

@@ -26,7 +26,7 @@ pkgs=(
   liblief-dev libcli11-dev doctest-dev nlohmann-json3-dev libxen-dev
   clang-14 libclang-rt-14-dev clang-format-14
   uefitool-cli qemu-system-x86 ovmf xen-utils-4.17
-  python3 acpica-tools
+  python3 acpica-tools scdoc man-db bsdextrautils
 )
 ensure_packages "${pkgs[@]}"
 

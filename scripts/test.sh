@@ -2,8 +2,9 @@
 # The test command: set up (packages, build), then
 #   1. every ctest test in the normal build (unit, integration, real clients, real Xen),
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (clang),
-#   3. each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60) on the seed corpus.
-# Ends with one line summing all three: "total: N passed, N failed".
+#   3. the build without Xen (ELFWRAP_WITH_XEN=OFF) and its tests,
+#   4. each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60) on the seed corpus.
+# Ends with one line summing them all: "total: N passed, N failed".
 #
 #   scripts/test.sh [--quick]     --quick: only step 1
 set -uo pipefail

@@ -122,22 +122,40 @@ struct Emulator::Impl {
     const uint64_t n = r.count, size = r.size;
     if (n == 0 || n > kPage / size)
       return plain_error("ioreq with " + std::to_string(n) + " repeats of " + std::to_string(size) + " bytes");
-    for (uint64_t i = 0; i < n; ++i) {
+    // The guest RAM side spans at most two pages (n * size <= a page): each is mapped once for the
+    // whole request, not once per element (a boot's rep requests carry thousands of elements).
+    xen_pfn_t mapped = ~xen_pfn_t{0};
+    uint8_t* page = nullptr;
+    auto unmap = [&] {
+      if (page) xenforeignmemory_unmap(fmem, page, 1);
+      page = nullptr;
+    };
+    elfwrap::Status status = elfwrap::ok();
+    for (uint64_t i = 0; i < n && status; ++i) {
       const uint64_t step = i * size;
       const uint64_t mmio = r.df ? r.addr - step : r.addr + step, ram = r.df ? r.data - step : r.data + step;
       xen_pfn_t pfn = ram / kPage;
-      if ((ram % kPage) + size > kPage) return plain_error("rep access across a page of guest RAM at " + hex(ram));
-      auto* page = static_cast<uint8_t*>(xenforeignmemory_map(fmem, domid, PROT_READ | PROT_WRITE, 1, &pfn, nullptr));
-      if (!page) return sys_error("mapping guest RAM at " + hex(ram));
+      if ((ram % kPage) + size > kPage) {
+        status = plain_error("rep access across a page of guest RAM at " + hex(ram));
+        break;
+      }
+      if (pfn != mapped) {
+        unmap();
+        page = static_cast<uint8_t*>(xenforeignmemory_map(fmem, domid, PROT_READ | PROT_WRITE, 1, &pfn, nullptr));
+        if (!page) {
+          status = sys_error("mapping guest RAM at " + hex(ram));
+          break;
+        }
+        mapped = pfn;
+      }
       uint64_t v = 0;
       if (r.dir == IOREQ_WRITE) std::memcpy(&v, page + ram % kPage, size);
-      auto s = access(r, mmio, v);
-      if (s && r.dir == IOREQ_READ) std::memcpy(page + ram % kPage, &v, size);
-      xenforeignmemory_unmap(fmem, page, 1);
-      if (!s) return s;
-      ++st.rep_accesses;
+      status = access(r, mmio, v);
+      if (status && r.dir == IOREQ_READ) std::memcpy(page + ram % kPage, &v, size);
+      if (status) ++st.rep_accesses;
     }
-    return elfwrap::ok();
+    unmap();
+    return status;
   }
 
   elfwrap::Status handle(ioreq_t& r, ServeStats& st) {

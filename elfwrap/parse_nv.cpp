@@ -148,6 +148,17 @@ Status walk_variables(const ByteView& st, bool auth, const std::string& spath, N
     const uint64_t room = st.size() - off;
     if (st.all_equal(off, std::min(room, hdr), 0xff)) break;  // free space
     EW_TRY(uint16_t id, need_le<uint16_t>(st, off, path, "StartId"));
+    // A StartId whose bytes are each either 0x55aa's or still erased was being written when the
+    // flash went away (a killed emulator, a power loss): edk2's IsValidVariableHeader() is false
+    // there, so its walk ends at it and the firmware reclaims the store at its next boot.
+    const bool lo_partial = (id & 0xff) == 0xaa || (id & 0xff) == 0xff, hi_partial = (id >> 8) == 0x55 || (id >> 8) == 0xff;
+    if (id != kStartId && lo_partial && hi_partial) {
+      warns.push_back({st.abs(off), path,
+                       "variable StartId " + hex(id) +
+                           " not completely written (an interrupted write): the firmware's walk of the store ends here and it "
+                           "reclaims the store at its next boot"});
+      break;
+    }
     if (id != kStartId) return error_at(st.abs(off), path, "StartId " + hex(id) + " is not 0x55aa");
     if (nv.variables.size() >= kMaxVariables) return error_at(st.abs(off), path, "more than 65536 variables");
     EW_TRY(Variable var, read_variable(st, off, auth, path));

@@ -358,3 +358,34 @@ TEST_CASE("a variable header whose write was interrupted is skipped as edk2 skip
     CHECK(to_json(*img->nvstore)["variables"][1]["torn"] == true);
   }
 }
+
+TEST_CASE("a StartId cut short by an interrupted write ends the walk as edk2's does, with a warning (CI crash-test finding)") {
+  for (uint16_t partial : {uint16_t{0xffaa}, uint16_t{0x55ff}, uint16_t{0xffff}}) {
+    Nv nv;
+    nv.vars = {Var{u"Kept"}, Var{u"Cut"}};
+    Bytes region = build_nv(nv);
+    const Image whole = parse_ok(region);
+    REQUIRE(whole.nvstore->variables.size() == 2);
+    const uint64_t at = whole.nvstore->variables[1].offset;
+    region[at] = std::byte(partial & 0xff);
+    region[at + 1] = std::byte(partial >> 8);
+    auto img = parse_image(region);
+    REQUIRE(img);
+    REQUIRE(img->nvstore->variables.size() == 1);
+    CHECK(img->nvstore->variables[0].name == "Kept");
+    CHECK(img->nvstore->free_offset == at);
+    bool said = false;
+    for (const auto& w : img->warnings) said = said || w.message.find("not completely written") != std::string::npos;
+    CHECK(said);
+  }
+  // Anything else there is still an error.
+  Nv nv;
+  nv.vars = {Var{u"Kept"}, Var{u"Bad"}};
+  Bytes region = build_nv(nv);
+  const uint64_t at = parse_ok(region).nvstore->variables[1].offset;
+  region[at] = std::byte{0x12};
+  region[at + 1] = std::byte{0x34};
+  auto img = parse_image(region);
+  REQUIRE_FALSE(img);
+  CHECK(to_string(img.error()).find("StartId 0x3412 is not 0x55aa") != std::string::npos);
+}

@@ -106,6 +106,8 @@ def validate(data):
             p.append("%s: toolstack is stock or patched" % where)
         if job.get("hvmloader", "patched") not in ("stock", "patched", "itself"):
             p.append("%s: hvmloader is patched, stock or itself" % where)
+        if not isinstance(job.get("manual", False), bool):
+            p.append("%s: manual is true or false" % where)
         if not isinstance(job.get("timeout", 60), int) or job.get("timeout", 60) <= 0:
             p.append("%s: timeout is a positive number of seconds" % where)
         for f, spec in job.get("files", {}).items():
@@ -373,8 +375,8 @@ def main():
             if a.split > 0:
                 # Groups of shards with about the same total budget (largest first, each to the
                 # group with the least so far): parallel rigs that end at about the same time.
-                cost = {n: sum(j.get("timeout", 60) for j in data["job"] if j["shard"] == n and j["boot"] != "host")
-                        for n in names}
+                # The jobs a whole-matrix run takes (selected(): manual jobs are not among them).
+                cost = {n: sum(j.get("timeout", 60) for j in selected(data, n) if j["boot"] != "host") for n in names}
                 groups = [[] for _ in range(min(a.split, len(names)))]
                 for n in sorted(names, key=lambda n: (-cost[n], n)):
                     min(groups, key=lambda g: sum(cost[x] for x in g)).append(n)

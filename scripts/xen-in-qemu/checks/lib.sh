@@ -93,14 +93,16 @@ vgia_of() { shift 4; le32 "$1" "$2" "$3" "$4"; }
 ssdt_has_vmgenid() {
   plain "$1" | sed -nE 's/^[0-9A-F]{8} : (([0-9A-F]{2} |- )+).*/\1/p' | tr -d ' \n-' | grep -q 564D5F47656E5F436F756E746572
 }
-# memmap_type LOG ADDR: the type `memmap` gives the range holding ADDR (the last listing in LOG).
-memmap_type() {
+# memmap_range LOG ADDR: "TYPE START-END" of the range `memmap` gives ADDR (its last listing in
+# LOG); memmap_type LOG ADDR: the TYPE alone.
+memmap_range() {
   local a=$(( $2 )) t r s e
   plain "$1" | grep -E "^[A-Za-z_]+ +[0-9A-F]{16}-[0-9A-F]{16} " | while read -r t r _; do
     s=$(( 0x${r%-*} )) e=$(( 0x${r#*-} ))
-    [ "$a" -ge "$s" ] && [ "$a" -le "$e" ] && echo "$t"
+    [ "$a" -ge "$s" ] && [ "$a" -le "$e" ] && echo "$t $r"
   done | tail -1
 }
+memmap_type() { memmap_range "$1" "$2" | cut -d' ' -f1; }
 # fail_console LOG REASON: fail, showing the end of the guest's console first.
 fail_console() {
   plain "$1" | tail -40 | sed "s/^/$NAME: console: /"

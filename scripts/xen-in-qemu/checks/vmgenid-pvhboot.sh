@@ -19,10 +19,8 @@ vgia=$(vgia_of $(dmem_bytes $log FC000010))
 [ "$vgia" = "$(( addr ))" ] || fail "VGIA is $(printf '%#x' "$vgia"), the plan says $addr"
 got=$(dmem_bytes $log "$(printf '%08X' "$addr")")
 [ "$got" = "$want" ] || fail "dmem $addr shows '$got', not the ID's bytes '$want'"
-type=$(memmap_type $log "$addr")
-plain $log | grep -E "^[A-Za-z_]+ +[0-9A-F]{16}-" | while read -r t r _; do
-  s=$(( 0x${r%-*} )); e=$(( 0x${r#*-} ))
-  [ "$(( addr ))" -ge "$s" ] && [ "$(( addr ))" -le "$e" ] && echo "$NAME: memmap: $t $r"
-done
+range=$(memmap_range $log "$addr")
+say "memmap: $range"
+type=${range%% *}
 [ "$type" = Reserved ] || fail "memmap gives the ID's page the type '$type', not Reserved"
 say "ok: SSDT with the device, VGIA $addr, dmem shows the ID, the page is Reserved"

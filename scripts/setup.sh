@@ -20,13 +20,15 @@ for a in "$@"; do
   esac
 done
 
-# Build dependencies, test clients and real images for the tests.
+# Build dependencies, test clients and real images for the tests (chromium: the flight
+# report rendered headless, tests/report/).
 pkgs=(
   build-essential cmake pkg-config ninja-build
   liblief-dev libcli11-dev doctest-dev nlohmann-json3-dev libxen-dev
   clang-14 libclang-rt-14-dev clang-format-14
   uefitool-cli qemu-system-x86 ovmf xen-utils-4.17
   python3 acpica-tools scdoc man-db bsdextrautils
+  chromium fonts-dejavu-core python3-pil
 )
 ensure_packages "${pkgs[@]}"
 

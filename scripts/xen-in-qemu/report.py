@@ -110,6 +110,8 @@ def compare_boots(jobs, benches):
     out = {}
     for name, b in benches.items():
         u, d = by_name.get(b["uefi"]), by_name.get(b["direct"])
+        if not u and not d:
+            continue  # neither job ran here (another rig's shard, or not selected)
         if not u or not d or u.get("status") != "pass" or d.get("status") != "pass" or u["expect_ms"] <= 0 or d["expect_ms"] <= 0:
             out[name] = {"error": "both jobs must pass: %s, %s" % (b["uefi"], b["direct"])}
             continue
@@ -196,6 +198,8 @@ def write_html(path, jobs, summary):
         ok = j.get("status") == "pass"
         negative = j.get("expect_fail") == "1"
         verdict = ("pass (negative control)" if negative else "pass") if ok else "FAIL"
+        if j.get("attempts", "1") not in ("", "1"):
+            verdict += " (attempt %s)" % html.escape(j["attempts"])
         log = '<a href="consoles/%s.log">console</a>' % html.escape(name) if os.path.exists(
             os.path.join(os.path.dirname(path), "consoles", name + ".log")) else ""
         times = " / ".join("%.1f" % (j[k] / 1000.0) if j[k] >= 0 else "-" for k in TIMES)

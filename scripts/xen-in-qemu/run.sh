@@ -44,7 +44,7 @@ jobs_mib=$(du -sm --apparent-size "$jobs" | cut -f1)
 /sbin/mke2fs -q -t ext4 -L jobs -E root_owner=0:0 -d "$jobs" "$work/jobs.img" "$(( jobs_mib * 2 + 1024 ))M"
 
 progress "booting Xen 4.17 in QEMU ($(ls "$jobs" | wc -l) jobs, log: $results/serial.log, at most ${timeout}s)"
-# Workarounds for QEMU 7.2's SVM emulation (docs/xen-in-qemu.md): smap=0 for Xen (dom0 dies in
+# Workarounds for QEMU 7.2's SVM emulation (scripts/xen-in-qemu/README.md): smap=0 for Xen (dom0 dies in
 # create_bounce_frame otherwise); no RDTSCP in the guest CPU (RDTSCP intercept bug); no FSGSBASE
 # (with it, Linux guests of the nested Xen sometimes die right after userspace starts).
 set +e

@@ -10,7 +10,7 @@
 #   TIMEOUT          seconds on an idle host, multiplied by this job's load factor
 #   NEGATIVE         a negative control: the regex its failure must show
 #   SEND WAIT_GONE   console input once EXPECT appeared; seconds for the domain to end by itself
-#   RETRY_TRIPLE_FAULT  1: run once more when the rig faulted (clean_up says how)
+#   RETRY_TRIPLE_FAULT  1: run again (twice at most) when the rig faulted (clean_up says how)
 #   MEMORY SCRIPT    pvhboot's --memory; a cmd job's check script
 #
 # The load factor: before each job a fixed busybox loop is timed (calibration file); a job's
@@ -180,12 +180,14 @@ clean_up() {
   done
   gone=yes
   xl domid "$NAME" >/dev/null 2>&1 && gone=no
-  # A fault of the nested rig rather than of the job (docs/xen-in-qemu.md): a triple fault Xen
+  # A fault of the nested rig rather than of the job (scripts/xen-in-qemu/README.md): a triple fault Xen
   # logged for the domain, a guest kernel crash seen only under this QEMU's emulation, a dom0
   # process killed during the attempt.
   rig_fault=
   [ -n "$domid" ] && xl dmesg 2>/dev/null | grep -q "d${domid}v[0-9]* Triple fault" && rig_fault="triple fault in d$domid"
-  [ -z "$rig_fault" ] && rig_fault=$(grep -Em1 "BUG: ENTRY_TRAMPOLINE stack guard page was hit|Bad FPU state detected" "$dir/console.log" /var/log/xen/console/guest-"$NAME".log /var/log/xen/console/guest-"$NAME"-*.log 2>/dev/null |
+  # A guest's busybox killed the way dom0's are (a wrong FS base: segfault right after reading
+  # the thread pointer) is the same rig fault, seen from inside the guest.
+  [ -z "$rig_fault" ] && rig_fault=$(grep -Eh "BUG: ENTRY_TRAMPOLINE stack guard page was hit|Bad FPU state detected|segfault at [0-9a-f]+ ip [0-9a-f]+ sp [0-9a-f]+ error [0-9]+ in busybox" "$dir/console.log" /var/log/xen/console/guest-"$NAME".log /var/log/xen/console/guest-"$NAME"-*.log 2>/dev/null |
     head -1 | sed 's/^/guest crash known from the rig: /')
   [ -z "$rig_fault" ] && [ "$(dmesg | grep -c 'segfault at')" -gt "$segv_before" ] &&
     rig_fault="dom0 process crashed: $(dmesg | grep 'segfault at' | tail -1)"
@@ -227,15 +229,16 @@ run_job() {
   read_job "$dir"
   attempts=1 first= job_ms=0
   run_attempt
-  if [ "$status" != pass ] && [ -n "$rig_fault" ] && [ "$RETRY_TRIPLE_FAULT" = 1 ]; then
-    first="$rig_fault: $reason"
-    echo "@@RETRY $NAME $first"
-    tail -n 5 "$dir/console.log" | awk -v n="$NAME" '{ print "@@LOG " n "| attempt 1: " $0 }'
-    attempts=2
+  # At most two more attempts, each only after a rig fault (a busy run has seen two in a row).
+  while [ "$status" != pass ] && [ -n "$rig_fault" ] && [ "$RETRY_TRIPLE_FAULT" = 1 ] && [ "$attempts" -lt 3 ]; do
+    first="${first:+$first; }$rig_fault: $reason"
+    echo "@@RETRY $NAME attempt $attempts: $rig_fault: $reason"
+    tail -n 5 "$dir/console.log" | awk -v n="$NAME" -v a="$attempts" '{ print "@@LOG " n "| attempt " a ": " $0 }'
+    attempts=$((attempts + 1))
     run_attempt
-  fi
+  done
   neg=0; [ -n "$NEGATIVE" ] && neg=1
-  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=$FACTOR spin_ms=$spin_ms marks=${seen_marks:-none} clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (attempt 1: $first)}"
+  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=$FACTOR spin_ms=$spin_ms marks=${seen_marks:-none} clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (earlier attempts: $first)}"
   # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
   # marker starts a line of its own.
   awk -v n="$NAME" '{ print "@@CONSOLE " n "| " $0 }' "$dir/console.log" 2>/dev/null

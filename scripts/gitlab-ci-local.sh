@@ -15,6 +15,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # 4.70.1: the newest release that runs on Node.js 20 (4.75 needs Set.prototype.union, Node 22).
 version=4.70.1
 prefix=${ELFWRAP_CACHE:-/var/cache/elfwrap}/npm/gitlab-ci-local-$version
+# rsync: gitlab-ci-local copies the tracked files into each job's directory with it.
+ensure_packages rsync
 command -v npm >/dev/null || ensure_packages nodejs npm
 if [ ! -x "$prefix/node_modules/.bin/gitlab-ci-local" ]; then
   progress "npm install gitlab-ci-local@$version"

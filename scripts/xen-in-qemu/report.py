@@ -46,6 +46,8 @@ def parse(lines):
             job["factor"] = float(job.get("factor", "1") or 1)
             marks = job.get("marks", "none")
             job["marks"] = {} if marks in ("", "none") else {k: int(v) for k, v in (m.split(":", 1) for m in marks.split(","))}
+            # A job run again by a restarted runner (dom0/init) counts once: its last result.
+            jobs = [j for j in jobs if j.get("name") != job.get("name")]
             jobs.append(job)
         elif line.startswith("@@LOG "):
             name, _, text = line[6:].partition("| ")
@@ -74,6 +76,8 @@ def parse(lines):
             info["leftover"] = int(line.split()[1])
         elif line.startswith("@@DOM0-READY "):
             info["dom0_ready_s"] = float(line.split()[1])
+        elif line.startswith("@@RUNNER-RESTART "):
+            info.setdefault("runner_restarts", []).append(line[len("@@RUNNER-RESTART "):].strip())
         elif line.startswith("@@DOM0-CRASH "):
             info.setdefault("dom0_crashes", []).append(line[len("@@DOM0-CRASH "):].strip())
         elif line.startswith("@@DONE"):
@@ -272,7 +276,7 @@ def main():
                "passed": len(jobs) - len(failed), "failed": len(failed) + (1 if problems else 0),
                "jobs_total_s": round(sum(max(j["job_ms"], 0) for j in jobs) / 1000.0, 1),
                "max_factor": max([j["factor"] for j in jobs] or [1]), "bench": bench_summary(bench),
-               "dom0_crashes": info.get("dom0_crashes", [])}
+               "dom0_crashes": info.get("dom0_crashes", []), "runner_restarts": info.get("runner_restarts", [])}
     summary["nvram_bench"] = nvram_summary(bench["nvram"])
     bench_file = os.path.join(a.results, "bench.json")
     if os.path.exists(bench_file):
@@ -316,6 +320,8 @@ def main():
     # Not a failure by itself (a job it broke has failed already), but the rig's health.
     for c in summary["dom0_crashes"]:
         out.append("dom0 process crashed: " + c)
+    for c in summary["runner_restarts"]:
+        out.append("dom0 runner restarted: " + c)
     out.append("dom0 ready after %s s; the jobs took %.1f s in all; load factor up to x%.2f" % (
         info["dom0_ready_s"], summary["jobs_total_s"], summary["max_factor"]))
     out.append("xen-e2e: %d passed, %d failed" % (summary["passed"], summary["failed"]))

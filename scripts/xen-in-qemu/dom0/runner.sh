@@ -208,6 +208,11 @@ judge() {
 
 run_attempt() {
   cd "$dir" || return
+  # What an attempt cut short by a runner crash left (the runner started again).
+  for d in $(xl list 2>/dev/null | awk -v n="$NAME" 'NR > 1 && ($1 == n || index($1, n "-") == 1) { print $1 }'); do
+    echo "@@LOG $NAME| before the attempt: destroying domain $d an earlier runner left"
+    xl destroy "$d" >/dev/null 2>&1
+  done
   echo "@@JOB-START $NAME $(now_ms)"
   status=fail reason= t_first= t_expect= domid= cmdpid= seen_marks=
   segv_before=$(dmesg | grep -c 'segfault at')
@@ -244,9 +249,11 @@ run_job() {
   awk -v n="$NAME" '{ print "@@CONSOLE " n "| " $0 }' "$dir/console.log" 2>/dev/null
   [ -s "$dir/cmd.log" ] && awk -v n="$NAME" '{ print "@@LOG " n "| cmd: " $0 }' "$dir/cmd.log"
   [ -s "$dir/result.json" ] && tr -d '\n' <"$dir/result.json" | awk -v n="$NAME" '{ print "@@JSON " n "| " $0 }'
+  : >"$dir/reported"
   return 0
 }
 
+# A job with a `reported` file is done: a runner started again after a crash (dom0/init) skips it.
 for d in $(ls -d "$JOBS"/*/ 2>/dev/null | sort); do
-  [ -f "$d/job" ] && run_job "${d%/}"  # jobs/shared holds files jobs share
+  [ -f "$d/job" ] && [ ! -f "$d/reported" ] && run_job "${d%/}"  # jobs/shared holds files jobs share
 done

@@ -194,6 +194,24 @@ elfwrap::Expected<std::unique_ptr<Emulator>> Emulator::attach(uint32_t domid, ui
 
 elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
   Impl& i = *impl_;
+  // Answers vCPU v's request if one is waiting; false when there was none.
+  auto answer = [&](size_t v) -> elfwrap::Expected<bool> {
+    ioreq_t& r = i.iopage->vcpu_ioreq[v];
+    if (std::getenv("XEN_PFLASH_TRACE")) {
+      std::fprintf(stderr, "xen-pflash: vCPU %zu state %u type %u dir %u addr %#llx size %u count %u ptr %u eport %u:", v, r.state, r.type,
+                   r.dir, static_cast<unsigned long long>(r.addr), r.size, r.count, r.data_is_ptr, r.vp_eport);
+      for (int k = 0; k < 32; ++k) std::fprintf(stderr, " %02x", reinterpret_cast<const uint8_t*>(&r)[k]);
+      std::fprintf(stderr, "\n");
+    }
+    if (r.state != STATE_IOREQ_READY) return false;  // a bit-field: fences, not atomics
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    r.state = STATE_IOREQ_INPROCESS;
+    EW_CHECK(i.handle(r, stats_));
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    r.state = STATE_IORESP_READY;
+    xenevtchn_notify(i.xce, static_cast<evtchn_port_t>(i.ports[v]));
+    return true;
+  };
   while (!stop()) {
     pollfd pfd{xenevtchn_fd(i.xce), POLLIN, 0};
     const int n = ::poll(&pfd, 1, 200);
@@ -201,6 +219,12 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
     if (n <= 0) {
       EW_TRY(const bool alive, i.alive());
       if (!alive) return elfwrap::ok();
+      // 200 ms without an event: a request still waiting would hang its vCPU for good if its
+      // event was lost; answer it (and count it: the exit line shows whether this ever happens).
+      for (size_t v = 0; v < i.ports.size(); ++v) {
+        EW_TRY(const bool answered, answer(v));
+        if (answered) ++stats_.unsignalled;
+      }
       continue;
     }
     const xenevtchn_port_or_error_t port = xenevtchn_pending(i.xce);
@@ -208,21 +232,8 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
     xenevtchn_unmask(i.xce, static_cast<evtchn_port_t>(port));
     for (size_t v = 0; v < i.ports.size(); ++v) {
       if (i.ports[v] != port) continue;
-      ioreq_t& r = i.iopage->vcpu_ioreq[v];
-      if (std::getenv("XEN_PFLASH_TRACE")) {
-        std::fprintf(stderr,
-                     "xen-pflash: event on port %d: vCPU %zu state %u type %u dir %u addr %#llx size %u count %u ptr %u eport %u:", port, v,
-                     r.state, r.type, r.dir, static_cast<unsigned long long>(r.addr), r.size, r.count, r.data_is_ptr, r.vp_eport);
-        for (int k = 0; k < 32; ++k) std::fprintf(stderr, " %02x", reinterpret_cast<const uint8_t*>(&r)[k]);
-        std::fprintf(stderr, "\n");
-      }
-      if (r.state != STATE_IOREQ_READY) continue;
-      __atomic_thread_fence(__ATOMIC_ACQUIRE);
-      r.state = STATE_IOREQ_INPROCESS;
-      EW_CHECK(i.handle(r, stats_));
-      __atomic_thread_fence(__ATOMIC_RELEASE);
-      r.state = STATE_IORESP_READY;
-      xenevtchn_notify(i.xce, static_cast<evtchn_port_t>(port));
+      EW_TRY(const bool answered, answer(v));
+      (void)answered;
     }
   }
   return elfwrap::ok();

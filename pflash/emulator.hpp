@@ -28,6 +28,7 @@ struct ServeStats {
   uint64_t ioreqs = 0;        // requests answered
   uint64_t rep_accesses = 0;  // accesses inside `rep` requests
   uint64_t persisted = 0;     // changes written to the store and synced
+  uint64_t unsignalled = 0;   // requests found waiting by the idle scan, their event not seen
 };
 
 class Emulator {

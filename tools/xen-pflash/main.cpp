@@ -83,7 +83,9 @@ int run(const Args& a) {
   const auto& e = (*emu)->stats();
   std::cerr << "xen-pflash: domain " << domid << (g_stop ? ": stopped by a signal" : ": gone") << "; served " << e.ioreqs << " requests ("
             << s.reads << " reads, " << s.writes << " writes, " << e.rep_accesses << " in rep requests); " << s.programs << " programs and "
-            << s.erases << " erases saved" << std::endl;
+            << s.erases << " erases saved";
+  if (e.unsignalled) std::cerr << "; " << e.unsignalled << " request(s) answered without their event (found by the idle scan)";
+  std::cerr << std::endl;
   if (!st) return fail(st.error());
   return kOk;
 }

@@ -9,6 +9,10 @@
 #
 # gitlab-ci-local is installed once into $ELFWRAP_CACHE/npm (Node.js from Debian if none is
 # installed). Its state (job copies, artifacts, caches, logs) is in .gitlab-ci-local/.
+# --no-artifacts-to-source: by default gitlab-ci-local also copies every job's artifacts back
+# into this checkout; the build job's artifact is build/, so a pipeline run would replace the
+# checkout's own build directory with the job's copy (seen: a later ctest in build/ then tested
+# the pipeline's binaries, not the tree's). Artifacts stay in .gitlab-ci-local/artifacts/.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib/common.sh"
@@ -24,4 +28,4 @@ if [ ! -x "$prefix/node_modules/.bin/gitlab-ci-local" ]; then
   npm install --prefix "$prefix" --no-audit --no-fund "gitlab-ci-local@$version" >&2
 fi
 cd "$top"
-exec "$prefix/node_modules/.bin/gitlab-ci-local" --shell-isolation --timestamps "$@"
+exec "$prefix/node_modules/.bin/gitlab-ci-local" --shell-isolation --no-artifacts-to-source --timestamps "$@"

@@ -120,4 +120,6 @@ std::optional<Change> CfiFlash::write(uint64_t offset, unsigned size, uint64_t v
   return cycle_ == 0 ? first_cycle(offset, static_cast<uint8_t>(value)) : second_cycle(offset, size, value);
 }
 
+bool sync_before_completing(bool is_read, const CfiFlash& flash) { return is_read || !flash.in_program_sequence(); }
+
 }  // namespace pflash

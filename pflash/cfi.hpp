@@ -35,6 +35,18 @@ struct Stats {
   uint64_t reads = 0, writes = 0, programs = 0, erases = 0, errors = 0;
 };
 
+// When what was programmed must be durable. The CFI protocol gives the guest no way to learn that
+// a program finished other than reading (the status register, or the array after 0xff), and
+// OVMF's QemuFlashWrite programs byte after byte (0x10, DATA, 0x10, DATA, ...) and ends with a
+// read-array command, without reading in between. So the emulator writes each program to the
+// file as it comes, and syncs before it completes any request other than a write that leaves the
+// flash in a program sequence: a read, a read-array or status command, an erase (synced at its
+// confirm, so an erase is durable before any program that follows it). A QemuFlashWrite, and so a
+// SetVariable, never returns before its bytes are on disk, and one sync covers a whole write
+// instead of one per byte.
+class CfiFlash;
+bool sync_before_completing(bool is_read, const CfiFlash& flash);
+
 class CfiFlash {
  public:
   // `contents`: the flash (its size a multiple of `block_size`, a power of two).
@@ -47,6 +59,9 @@ class CfiFlash {
   std::span<const uint8_t> contents() const { return data_; }
   uint8_t status() const { return status_; }
   bool in_read_array() const { return cycle_ == 0 && mode_ == 0x00; }
+  // In a run of byte programs: a program command (0x10/0x40) awaits its data, or the last write
+  // was a program's data and no other command came since (reads would return the status).
+  bool in_program_sequence() const { return mode_ == 0x10 || mode_ == 0x40; }
   const Stats& stats() const { return stats_; }
 
  private:

@@ -35,7 +35,7 @@ struct Emulator::Impl {
   uint32_t domid = 0;
   uint64_t base = 0;
   CfiFlash* flash = nullptr;
-  std::function<elfwrap::Status(const Change&)> persist;
+  Persistence store;
   xc_interface* xch = nullptr;
   xendevicemodel_handle* dmod = nullptr;
   xenforeignmemory_handle* fmem = nullptr;
@@ -106,14 +106,15 @@ struct Emulator::Impl {
     return elfwrap::ok();
   }
 
-  // One access of the flash: a read returns its value; a write is persisted before it counts.
+  // One access of the flash: a read returns its value; a write's change goes to the file before
+  // it counts (durable at the next sync: see handle()).
   elfwrap::Status access(ioreq_t& r, uint64_t addr, uint64_t& value) {
     const uint64_t off = addr - base;  // wraps for addresses below base: then out of the flash
     if (r.dir == IOREQ_READ) {
       value = flash->read(off, r.size);
       return elfwrap::ok();
     }
-    if (auto c = flash->write(off, r.size, value)) return persist(*c);
+    if (auto c = flash->write(off, r.size, value)) return store.write(*c);
     return elfwrap::ok();
   }
 
@@ -170,6 +171,8 @@ struct Emulator::Impl {
     } else if (r.dir == IOREQ_READ && !r.data_is_ptr) {
       r.data = ~uint64_t{0};  // anything else (port I/O cannot reach us): all ones
     }
+    // Before the guest sees this request complete: is what it programmed durable?
+    if (sync_before_completing(r.dir == IOREQ_READ, *flash)) EW_CHECK(store.sync());
     ++st.ioreqs;
     return elfwrap::ok();
   }
@@ -180,13 +183,12 @@ Emulator::~Emulator() = default;
 
 unsigned Emulator::vcpus() const { return static_cast<unsigned>(impl_->ports.size()); }
 
-elfwrap::Expected<std::unique_ptr<Emulator>> Emulator::attach(uint32_t domid, uint64_t base, CfiFlash& flash,
-                                                              std::function<elfwrap::Status(const Change&)> persist) {
+elfwrap::Expected<std::unique_ptr<Emulator>> Emulator::attach(uint32_t domid, uint64_t base, CfiFlash& flash, Persistence store) {
   auto impl = std::make_unique<Impl>();
   impl->domid = domid;
   impl->base = base;
   impl->flash = &flash;
-  impl->persist = std::move(persist);
+  impl->store = std::move(store);
   EW_CHECK(impl->open());
   EW_CHECK(impl->claim());
   return std::unique_ptr<Emulator>(new Emulator(std::move(impl)));
@@ -217,6 +219,8 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
     const int n = ::poll(&pfd, 1, 200);
     if (n < 0 && errno != EINTR) return sys_error("poll");
     if (n <= 0) {
+      // A guest that stopped in the middle of a program sequence: its bytes go to disk anyway.
+      EW_CHECK(i.store.sync());
       EW_TRY(const bool alive, i.alive());
       if (!alive) return elfwrap::ok();
       // 200 ms without an event: a request still waiting would hang its vCPU for good if its
@@ -236,7 +240,7 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
       (void)answered;
     }
   }
-  return elfwrap::ok();
+  return i.store.sync();
 }
 
 }  // namespace pflash

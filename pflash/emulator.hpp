@@ -27,17 +27,23 @@ namespace pflash {
 struct ServeStats {
   uint64_t ioreqs = 0;        // requests answered
   uint64_t rep_accesses = 0;  // accesses inside `rep` requests
-  uint64_t persisted = 0;     // changes written to the store and synced
   uint64_t unsignalled = 0;   // requests found waiting by the idle scan, their event not seen
+};
+
+// Where the flash's changes go. `write` is called for every change before the guest's access
+// completes; `sync` makes the writes so far durable, and is called before completing any request
+// that sync_before_completing() names, when the guest is idle, and before serve() returns. An
+// error from either stops the emulator (the guest's access then never completes, which is better
+// than completing one that was not saved).
+struct Persistence {
+  std::function<elfwrap::Status(const Change&)> write;
+  std::function<elfwrap::Status()> sync;
 };
 
 class Emulator {
  public:
-  // Claims [base, base + flash size) of `domid`. `persist` is called for every change, before the
-  // guest's access completes; an error from it stops the emulator (the guest's write then never
-  // completes, which is better than completing one that was not saved).
-  static elfwrap::Expected<std::unique_ptr<Emulator>> attach(uint32_t domid, uint64_t base, CfiFlash& flash,
-                                                             std::function<elfwrap::Status(const Change&)> persist);
+  // Claims [base, base + flash size) of `domid`.
+  static elfwrap::Expected<std::unique_ptr<Emulator>> attach(uint32_t domid, uint64_t base, CfiFlash& flash, Persistence store);
   ~Emulator();  // releases the range and the ioreq server (when the domain still exists)
 
   // Serves accesses until the domain is gone (returns ok) or `stop()` says so, or a failure.

@@ -88,13 +88,17 @@ elfwrap::Expected<VarsFile> VarsFile::open(const std::string& path, double lock_
   return f;
 }
 
-VarsFile::VarsFile(VarsFile&& o) noexcept : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), bytes_(std::move(o.bytes_)) {}
+VarsFile::VarsFile(VarsFile&& o) noexcept
+    : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), bytes_(std::move(o.bytes_)), unsynced_(o.unsynced_), syncs_(o.syncs_) {}
 
 VarsFile::~VarsFile() {
-  if (fd_ >= 0) ::close(fd_);  // releases the lock
+  if (fd_ >= 0) {
+    if (unsynced_) ::fdatasync(fd_);  // what an error path left unsynced still goes to disk
+    ::close(fd_);                     // releases the lock
+  }
 }
 
-elfwrap::Status VarsFile::persist(const Change& c, std::span<const uint8_t> contents) {
+elfwrap::Status VarsFile::write(const Change& c, std::span<const uint8_t> contents) {
   if (c.offset > contents.size() || c.length > contents.size() - c.offset) return file_error(path_, "change outside the store");
   size_t done = 0;
   while (done < c.length) {
@@ -103,7 +107,15 @@ elfwrap::Status VarsFile::persist(const Change& c, std::span<const uint8_t> cont
     if (n <= 0) return file_error(path_, std::string("write failed: ") + std::strerror(errno));
     done += static_cast<size_t>(n);
   }
+  unsynced_ = true;
+  return elfwrap::ok();
+}
+
+elfwrap::Status VarsFile::sync() {
+  if (!unsynced_) return elfwrap::ok();
   if (::fdatasync(fd_) != 0) return file_error(path_, std::string("fdatasync failed: ") + std::strerror(errno));
+  unsynced_ = false;
+  ++syncs_;
   return elfwrap::ok();
 }
 

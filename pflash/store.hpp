@@ -1,6 +1,7 @@
 // The VARS file behind an emulated flash: which one, where in the guest, and the file itself.
 //   plan_store()  pure: is this a store the firmware can use, and at which guest address
-//   VarsFile      the file, locked for one emulator at a time, written through with fdatasync
+//   VarsFile      the file, locked for one emulator at a time; changes written as they come, made
+//                 durable (fdatasync) when the emulator says (cfi.hpp: sync_before_completing)
 #pragma once
 
 #include <optional>
@@ -37,14 +38,20 @@ class VarsFile {
   ~VarsFile();
 
   const std::vector<uint8_t>& bytes() const { return bytes_; }
-  // Writes the changed bytes of `contents` and syncs them (fdatasync) before returning.
-  elfwrap::Status persist(const Change& c, std::span<const uint8_t> contents);
+  // Writes the changed bytes of `contents` to the file (pwrite: a killed emulator loses nothing).
+  elfwrap::Status write(const Change& c, std::span<const uint8_t> contents);
+  // Makes every write so far durable (fdatasync), if there was one since the last sync.
+  elfwrap::Status sync();
+  bool unsynced() const { return unsynced_; }
+  uint64_t syncs() const { return syncs_; }
 
  private:
   VarsFile() = default;
   std::string path_;
   int fd_ = -1;
   std::vector<uint8_t> bytes_;
+  bool unsynced_ = false;
+  uint64_t syncs_ = 0;
 };
 
 }  // namespace pflash

@@ -176,6 +176,34 @@ TEST_CASE("a block size that is no power of two falls back to 4 KiB") {
   CHECK(c->length == 0x1000);
 }
 
+TEST_CASE("sync points: none inside QemuFlashWrite's byte programs, one before anything that shows the guest they finished") {
+  CfiFlash f(std::vector<uint8_t>(0x2000, 0xff), 0x1000);
+  using pflash::sync_before_completing;
+  CHECK(sync_before_completing(true, f));  // a read always
+  // QemuFlashWrite of 3 bytes at 0x100: 0x10, DATA per byte, then read array at the last byte.
+  for (uint64_t a = 0x100; a < 0x103; ++a) {
+    CHECK_FALSE(f.write(a, 1, 0x10));
+    CHECK_FALSE(sync_before_completing(false, f));  // the program command
+    REQUIRE(f.write(a, 1, 0x5a));
+    CHECK_FALSE(sync_before_completing(false, f));  // its data: the guest cannot see it finish yet
+    CHECK(sync_before_completing(true, f));         // ... unless it reads the status
+  }
+  CHECK_FALSE(f.write(0x102, 1, 0xff));
+  CHECK(sync_before_completing(false, f));  // read array: QemuFlashWrite returns after this
+  // An erase is durable at its confirm, before any program after it.
+  CHECK_FALSE(f.write(0x1000, 1, 0x20));
+  CHECK(sync_before_completing(false, f));
+  REQUIRE(f.write(0x1000, 1, 0xd0));
+  CHECK(sync_before_completing(false, f));
+  // Status and clear-status commands end a program sequence too.
+  f.write(0x100, 1, 0x10);
+  f.write(0x100, 1, 0x00);
+  f.write(0x100, 1, 0x70);
+  CHECK(sync_before_completing(false, f));
+  f.write(0x100, 1, 0x50);
+  CHECK(sync_before_completing(false, f));
+}
+
 TEST_CASE("plan_store: a VARS file of either layout, where it goes, and what is refused") {
   const auto v2 = as_bytes(blank_vars(elfwrap::kLayout2M));
   auto p = pflash::plan_store(parse_ok(v2), nullptr, 0xffe00000);
@@ -214,10 +242,20 @@ TEST_CASE("VarsFile: one holder at a time, writes reach the file, bad paths and 
     CHECK(elfwrap::to_string(second.error()).find(path) != std::string::npos);
     content[0x5000] = 0x12;
     content[0x5001] = 0x34;
-    REQUIRE(f->persist(pflash::Change{0x5000, 2}, content));
-    CHECK(file_bytes(path) == content);
-    CHECK_FALSE(f->persist(pflash::Change{0x1ffff, 2}, content));
-    CHECK_FALSE(f->persist(pflash::Change{~uint64_t{0}, 2}, content));
+    CHECK_FALSE(f->unsynced());
+    REQUIRE(f->sync());  // nothing written: no sync
+    CHECK(f->syncs() == 0);
+    REQUIRE(f->write(pflash::Change{0x5000, 2}, content));
+    CHECK(file_bytes(path) == content);  // in the file at once (a killed emulator loses nothing)
+    CHECK(f->unsynced());
+    REQUIRE(f->write(pflash::Change{0x6000, 1}, content));
+    REQUIRE(f->sync());
+    CHECK_FALSE(f->unsynced());
+    CHECK(f->syncs() == 1);  // one sync for both writes
+    REQUIRE(f->sync());
+    CHECK(f->syncs() == 1);
+    CHECK_FALSE(f->write(pflash::Change{0x1ffff, 2}, content));
+    CHECK_FALSE(f->write(pflash::Change{~uint64_t{0}, 2}, content));
   }
   CHECK(pflash::VarsFile::open(path, 0));  // the lock went with the holder
   std::filesystem::remove(path);

@@ -1,7 +1,8 @@
 // xen-pflash: persistent UEFI variables for an OVMF guest on Xen. Emulates the CFI flash that
 // OVMF's QemuFlash driver looks for at the firmware's FD base, for one domain, backed by a VARS
-// file: every completed program or erase is written to the file and synced before the guest's
-// access completes. Thin driver: options, the pflash library, exit codes.
+// file: every program or erase is written to the file as it comes, and synced before the guest can
+// see it completed (pflash/cfi.hpp: sync_before_completing). Thin driver: options, the pflash
+// library, exit codes.
 //   xen-pflash --domid N --vars FILE (--firmware IMG | --base ADDR) [--ready-fd FD]
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -60,8 +61,8 @@ int run(const Args& a) {
   if (!plan) return fail(elfwrap::with_file(plan.take_error(), a.vars));
   pflash::CfiFlash flash(bytes, 0x1000);
   const uint32_t domid = static_cast<uint32_t>(*tools::parse_number(a.domid));
-  auto emu =
-      pflash::Emulator::attach(domid, plan->base, flash, [&](const pflash::Change& c) { return file->persist(c, flash.contents()); });
+  auto emu = pflash::Emulator::attach(
+      domid, plan->base, flash, {[&](const pflash::Change& c) { return file->write(c, flash.contents()); }, [&] { return file->sync(); }});
   if (!emu) return fail(emu.error());
   std::cerr << "xen-pflash: domain " << domid << ": flash at " << elfwrap::hex(plan->base) << "-" << elfwrap::hex(plan->base + plan->size)
             << " (" << (*emu)->vcpus() << " vCPU(s)) from '" << a.vars << "'";
@@ -83,7 +84,7 @@ int run(const Args& a) {
   const auto& e = (*emu)->stats();
   std::cerr << "xen-pflash: domain " << domid << (g_stop ? ": stopped by a signal" : ": gone") << "; served " << e.ioreqs << " requests ("
             << s.reads << " reads, " << s.writes << " writes, " << e.rep_accesses << " in rep requests); " << s.programs << " programs and "
-            << s.erases << " erases saved";
+            << s.erases << " erases saved, " << file->syncs() << " syncs";
   if (e.unsignalled) std::cerr << "; " << e.unsignalled << " request(s) answered without their event (found by the idle scan)";
   std::cerr << std::endl;
   if (!st) return fail(st.error());

@@ -52,10 +52,10 @@ say "$vars: $(head -1 vars.log)"
 cp "$vars" vars.fd
 
 # 1. firmware="ovmf" from the package, its variables in a copy of the template.
-printf '%s\n' "name = \"$NAME-a\"" 'type = "pvh"' 'firmware = "ovmf"' 'memory = 256' 'vcpus = 1' \
-  'on_reboot = "destroy"' 'on_crash = "destroy"' "nvram = \"$PWD/vars.fd\"" >a.cfg
-xl-patched -v create a.cfg >a.create.log 2>&1 || { grep -v "^libxl: debug" a.create.log | tail -15; fail "xl create (firmware=\"ovmf\")"; }
-grep -E "ovmf-pvh.elf" a.create.log | grep -v "^libxl: debug: libxl_dom.c" | head -2 | sed "s/^/$NAME-a: xl: /"
+guest "$NAME-a" - 'firmware = "ovmf"' "nvram = \"$PWD/vars.fd\"" || fail "xl create (firmware=\"ovmf\")"
+# xl's log names the image it loaded: the packaged one.
+grep -E "xc_dom_kernel_file.*ovmf-pvh.elf" "$NAME-a.create.log" | head -1 | sed "s/^/$NAME-a: xl: /"
+grep -q "ovmf-pvh.elf" "$NAME-a.create.log" || fail "xl's log does not name $fw"
 pid=$(pflash_pid "$NAME-a")
 exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
 say "boot 1: xen-pflash pid ${pid:-none}, running $exe"
@@ -67,9 +67,7 @@ xl destroy "$NAME-a" || fail "xl destroy"
 say "vars.fd after boot 1: $(head -1 vars-after.log)"
 
 # 2. The packaged 4 MiB image.
-printf '%s\n' "name = \"$NAME-b\"" 'type = "pvh"' 'firmware = "uefi"' "firmware_override = \"$fw4\"" 'memory = 256' \
-  'vcpus = 1' 'on_reboot = "destroy"' 'on_crash = "destroy"' >b.cfg
-xl-patched create b.cfg >b.create.log 2>&1 || { tail -15 b.create.log; fail "xl create ($fw4)"; }
+guest "$NAME-b" - 'firmware = "uefi"' "firmware_override = \"$fw4\"" || fail "xl create ($fw4)"
 t=$(wait_console "$NAME-b" "UEFI Interactive Shell" "$(scaled 180)") || { tail -20 "$(console_log "$NAME-b")"; fail "$fw4: no shell"; }
 say "boot 2 ($fw4): the shell at dom0 time ${t} ms"
 xl destroy "$NAME-b" || fail "xl destroy"

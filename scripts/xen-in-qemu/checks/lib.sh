@@ -13,13 +13,16 @@ fail() {
 scaled() { echo $(( $1 * FACTOR100 / 100 )); }
 
 # guest DOMNAME DISK [XL.CFG LINE...]: creates a PVH guest of the job's firmware (fw.elf) with the
-# patched xl, booting DISK (read-only), plus the lines given (nvram = "...", say).
+# patched xl, booting DISK (read-only; - for none), plus the lines given (nvram = "...", say). A
+# memory line replaces the default; a firmware line (firmware = "ovmf", firmware_override = ...)
+# replaces kernel = fw.elf.
 guest() {
-  local n=$1 disk=$2 mem='memory = 256' l
+  local n=$1 disk=$2 mem='memory = 256' kernel="kernel = \"$PWD/fw.elf\"" l
   shift 2
-  for l in "$@"; do case $l in memory*) mem=$l ;; esac; done  # a memory line replaces the default
-  { printf '%s\n' "name = \"$n\"" 'type = "pvh"' "kernel = \"$PWD/fw.elf\"" "$mem" 'vcpus = 1' \
-      'on_reboot = "destroy"' 'on_crash = "destroy"' "disk = ['format=raw,vdev=xvda,access=ro,target=$disk']"
+  for l in "$@"; do case $l in memory*) mem=$l ;; firmware*) kernel= ;; esac; done
+  { printf '%s\n' "name = \"$n\"" 'type = "pvh"' ${kernel:+"$kernel"} "$mem" 'vcpus = 1' \
+      'on_reboot = "destroy"' 'on_crash = "destroy"'
+    [ "$disk" = - ] || printf '%s\n' "disk = ['format=raw,vdev=xvda,access=ro,target=$disk']"
     for l in "$@"; do case $l in memory*) ;; *) printf '%s\n' "$l" ;; esac; done; } >"$n.cfg"
   xl-patched -v create "$n.cfg" >"$n.create.log" 2>&1 && return 0
   # What a failed create leaves to read: xl's log, xen-pflash's log, a crash in dmesg.

@@ -162,6 +162,17 @@ send_input() {
   done
 }
 
+# destroy_domains MESSAGE [all]: destroys the job's NAME-* domains (with all, NAME too), logging
+# MESSAGE (a printf format taking the domain's name) for each.
+destroy_domains() {
+  local d
+  for d in $(xl list 2>/dev/null | awk -v n="$NAME" -v all="${2:-}" \
+      'NR > 1 && ((all != "" && $1 == n) || index($1, n "-") == 1) { print $1 }'); do
+    printf "@@LOG %s| $1\n" "$NAME" "$d"
+    xl destroy "$d" >/dev/null 2>&1
+  done
+}
+
 # clean_up: whatever the job created goes, pass or fail: the command's processes, the domain,
 # and any NAME-* domain a command left.
 clean_up() {
@@ -174,10 +185,7 @@ clean_up() {
   fi
   [ -s "$dir/create-failure.log" ] && cp "$dir/create-failure.log" "$dir/console.log"
   xl destroy "$NAME" >/dev/null 2>&1
-  for d in $(xl list 2>/dev/null | awk -v n="$NAME" 'NR > 1 && index($1, n "-") == 1 { print $1 }'); do
-    echo "@@LOG $NAME| clean-up: destroying domain $d the command left"
-    xl destroy "$d" >/dev/null 2>&1
-  done
+  destroy_domains "clean-up: destroying domain %s the command left"
   gone=yes
   xl domid "$NAME" >/dev/null 2>&1 && gone=no
   # A fault of the nested rig rather than of the job (scripts/xen-in-qemu/README.md): a triple fault Xen
@@ -209,10 +217,7 @@ judge() {
 run_attempt() {
   cd "$dir" || return
   # What an attempt cut short by a runner crash left (the runner started again).
-  for d in $(xl list 2>/dev/null | awk -v n="$NAME" 'NR > 1 && ($1 == n || index($1, n "-") == 1) { print $1 }'); do
-    echo "@@LOG $NAME| before the attempt: destroying domain $d an earlier runner left"
-    xl destroy "$d" >/dev/null 2>&1
-  done
+  destroy_domains "before the attempt: destroying domain %s an earlier runner left" all
   echo "@@JOB-START $NAME $(now_ms)"
   status=fail reason= t_first= t_expect= domid= cmdpid= seen_marks=
   segv_before=$(dmesg | grep -c 'segfault at')

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -206,12 +207,15 @@ elfwrap::Status Emulator::serve(const std::function<bool()>& stop) {
       std::fprintf(stderr, "\n");
     }
     if (r.state != STATE_IOREQ_READY) return false;  // a bit-field: fences, not atomics
+    const auto t0 = std::chrono::steady_clock::now();
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     r.state = STATE_IOREQ_INPROCESS;
     EW_CHECK(i.handle(r, stats_));
     __atomic_thread_fence(__ATOMIC_RELEASE);
     r.state = STATE_IORESP_READY;
     xenevtchn_notify(i.xce, static_cast<evtchn_port_t>(i.ports[v]));
+    stats_.busy_ns +=
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     return true;
   };
   while (!stop()) {

@@ -28,6 +28,7 @@ struct ServeStats {
   uint64_t ioreqs = 0;        // requests answered
   uint64_t rep_accesses = 0;  // accesses inside `rep` requests
   uint64_t unsignalled = 0;   // requests found waiting by the idle scan, their event not seen
+  uint64_t busy_ns = 0;       // time spent answering requests (taking one up to its event)
 };
 
 // Where the flash's changes go. `write` is called for every change before the guest's access

@@ -50,7 +50,7 @@ done
 tools="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/xenstored /usr/lib/xen-4.17/bin/xenconsoled
        /usr/lib/xen-4.17/bin/xen-init-dom0 /usr/lib/xen-4.17/bin/xenconsole /usr/lib/xen-4.17/bin/readnotes
        /usr/lib/xen-4.17/bin/libxl-save-helper
-       /usr/bin/xenstore /usr/bin/xenstore-ls /usr/bin/xenstore-read /usr/bin/xenstore-write
+       /usr/bin/xenstore /usr/bin/xenstore-ls /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-exists
        /bin/bash /sbin/losetup /usr/bin/flock"
 for t in $tools; do
   [ -e "$t" ] || continue

@@ -148,6 +148,8 @@ def nvram_summary(lines):
                 shell[kind[len("shell_"):]].append(seen)
         elif kind == "served":
             out["served"] = rest.split("served", 1)[-1].strip()
+        elif kind == "started":
+            out["started"] = rest.rsplit("; ", 1)[-1].strip()
         elif kind.startswith("setvar_"):
             f = dict(kv.split("=") for kv in rest.split())
             out[kind + "_ms"] = round((int(f["last_ms"]) - int(f["first_ms"])) / int(f["count"]), 1)
@@ -307,8 +309,8 @@ def main():
             out.append("bench nvram: time to the shell with the emulated flash %.2f s, without %.2f s (medians): ratio %.2f (target <= 1.25)"
                        % (nb["shell_with_median_s"], nb["shell_without_median_s"], nb["ratio"]))
         out.append("bench nvram: first boot on a blank store reaches the shell at %s s; a boot: %s; one setvar: %s ms with the "
-                   "emulated flash, %s ms with variables in RAM" % (nb.get("first_boot_shell_s"), nb.get("served"),
-                                                                    nb.get("setvar_with_ms"), nb.get("setvar_without_ms")))
+                   "emulated flash, %s ms with variables in RAM; xen-pflash was %s" % (nb.get("first_boot_shell_s"), nb.get("served"),
+                                                                    nb.get("setvar_with_ms"), nb.get("setvar_without_ms"), nb.get("started")))
     for name, c in summary.get("boot_compare", {}).items():
         if "error" in c:
             out.append("bench %s: %s" % (name, c["error"]))

@@ -7,17 +7,20 @@
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <vector>
 
 #include "elfwrap/file_io.hpp"
 #include "elfwrap/image.hpp"
@@ -223,25 +226,32 @@ std::string sibling(const std::string& name) {
 // Starts it for `domid` with the flash at `base` and waits until it serves the flash (it says
 // "ready" on a pipe). The plan already checked that the VARS file fits the firmware and where its
 // flash goes, so xen-pflash gets that address (--base) rather than the image to parse again: under
-// a slow host, parsing the firmware a second time was most of the emulator's start-up.
+// a slow host, parsing the firmware a second time was most of the emulator's start-up. It is
+// spawned (posix_spawn: vfork and exec), so pvhboot's page tables are not copied for a child that
+// only execs.
 elfwrap::Status start_pflash(const Args& a, uint32_t domid, uint64_t base, Pflash& pf) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return elfwrap::plain_error("pipe failed");
   const std::string exe = sibling("xen-pflash"), id = std::to_string(domid), fd = std::to_string(fds[1]), at = elfwrap::hex(base);
-  pf.pid = ::fork();
-  if (pf.pid == 0) {
-    ::fcntl(fds[1], F_SETFD, 0);
-    ::execlp(exe.c_str(), "xen-pflash", "--domid", id.c_str(), "--vars", a.vars.c_str(), "--base", at.c_str(), "--ready-fd", fd.c_str(),
-             static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  std::vector<std::string> args{"xen-pflash", "--domid", id, "--vars", a.vars, "--base", at, "--ready-fd", fd};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  // Only the pipe's write end is inherited (pvhboot has one thread: nothing else spawns meanwhile).
+  ::fcntl(fds[1], F_SETFD, 0);
+  const int err = ::posix_spawnp(&pf.pid, exe.c_str(), nullptr, nullptr, argv.data(), environ);
   ::close(fds[1]);
+  if (err != 0) {
+    ::close(fds[0]);
+    pf.pid = -1;
+    return elfwrap::plain_error("cannot start xen-pflash (" + exe + "): " + std::strerror(err));
+  }
   char buf[8] = {};
   pollfd p{fds[0], POLLIN, 0};
   const bool ready = ::poll(&p, 1, 30000) == 1 && ::read(fds[0], buf, sizeof buf) > 0;
   ::close(fds[0]);
   if (ready) return elfwrap::ok();
-  if (pf.pid > 0) ::kill(pf.pid, SIGKILL);
+  ::kill(pf.pid, SIGKILL);
   return elfwrap::plain_error("xen-pflash (" + exe + ") did not start serving the flash; its error is above");
 }
 

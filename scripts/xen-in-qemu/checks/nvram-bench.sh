@@ -1,7 +1,8 @@
 # Benchmarks of the emulated flash (reported by the host's report.py from the @@BENCH-NVRAM lines):
 #  - time to the UEFI shell with pvhboot, without --vars and with it (a store a first boot
-#    initialised), 3 boots each: the JSON of each run;
-#  - the guest accesses xen-pflash served in one such boot (its exit line);
+#    initialised), 5 boots each, alternating (the medians go into the ratio): the JSON of each run;
+#  - the guest accesses xen-pflash served in one such boot, and the time it spent answering them
+#    and starting (its exit and start lines);
 #  - one setvar: a startup.nsh loop of 40 setvars with the emulated flash and without (OVMF's
 #    variables in RAM), from the console times of "LOOP-SET 1" and "LOOP-SET 40".
 . /harness/checks/lib.sh
@@ -10,7 +11,7 @@ t=$(scaled 120)
 pvhboot run fw.elf --memory 256 --name "$NAME-init" --vars vars.fd --timeout "$t" --expect 'UEFI Interactive Shell' \
   --console-log init.log --json >init.json 2>init.err || { cat init.err; fail "first boot"; }
 echo "@@BENCH-NVRAM first_boot $(tr -d '\n' <init.json)"
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
   for mode in without with; do
     args=; [ $mode = with ] && args="--vars vars.fd"
     pvhboot run fw.elf --memory 256 --name "$NAME-$mode-$i" $args --timeout "$t" --expect 'UEFI Interactive Shell' \
@@ -18,7 +19,8 @@ for i in 1 2 3; do
     echo "@@BENCH-NVRAM shell_$mode $(tr -d '\n' <"$mode-$i.json")"
   done
 done
-echo "@@BENCH-NVRAM served $(grep -m1 'served' with-3.err)"
+echo "@@BENCH-NVRAM served $(grep -m1 'served' with-5.err)"
+echo "@@BENCH-NVRAM started $(grep -m1 'serving' with-5.err)"
 for mode in with without; do
   n=$NAME-loop-$mode
   if [ $mode = with ]; then guest "$n" /jobs/shared/nvram-loop-disk "nvram = \"$PWD/vars.fd\""; else guest "$n" /jobs/shared/nvram-loop-disk; fi ||

@@ -157,8 +157,8 @@ watch_job() {
       if [ -n "$NEGATIVE" ] && grep -Eq "$NEGATIVE" "$dir/console.log"; then
         reason="$(grep -Em1 "$NEGATIVE" "$dir/console.log")"; break
       fi
-      # Gone for 2 s (a guest that reboots with on_reboot="restart" is back within that, under
-      # another domid: then xl finds it by name).
+      # Gone for 10 polls, at least 2 s (a guest that reboots with on_reboot="restart" is back
+      # within that, under another domid: then xl finds it by name).
       if ! alive && { [ -n "$domid" ] || [ "$clk_ms" -gt 5000 ]; }; then
         gone_polls=$((gone_polls + 1))
         # Before the verdict, one more look, at the ring itself (see console_of).
@@ -168,6 +168,12 @@ watch_job() {
         gone_polls=0
       fi
       clock; polls=$((polls + 1)) poll_ms=$((poll_ms + clk_ms - poll_t0))
+      # The pause after a poll is twice what it cost (at least 0.2 s), so that polling takes at
+      # most a third of dom0's vCPU however slow the host makes it.
+      pause=$(( 2 * (clk_ms - poll_t0) )); [ "$pause" -lt 200 ] && pause=200
+      pause_ms3=$(( pause % 1000 + 1000 ))
+      sleep "$(( pause / 1000 )).${pause_ms3#1}"
+      continue
     elif ! kill -0 "$cmdpid" 2>/dev/null; then
       wait "$cmdpid"; rc=$?
       if [ "$rc" = 0 ]; then status=pass; else reason="command exited with $rc: $(tail -1 "$dir/cmd.log")"; fi

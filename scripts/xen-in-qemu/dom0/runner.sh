@@ -268,8 +268,10 @@ run_attempt() {
   status=fail reason= t_first= t_expect= domid= live_domid= cmdpid= seen_marks=
   segv_before=$(dmesg | grep -c 'segfault at')
   hv_block=$(( $(stat -c %s "$HV_LOG" 2>/dev/null || echo 0) / 4096 ))
-  # A check script reads its guests' console logs whole: a retry starts without the first's.
-  [ "$KIND" = cmd ] && rm -f /var/log/xen/console/guest-"$NAME".log /var/log/xen/console/guest-"$NAME"-*.log
+  # xenconsoled appends to a guest's log by name, and both the runner and the check scripts read
+  # it whole: a retry starts without the earlier attempt's lines (its crash or a FAIL_ON line
+  # would otherwise be found again).
+  rm -f /var/log/xen/console/guest-"$NAME".log /var/log/xen/console/guest-"$NAME"-*.log
   calibrate
   clock_start
   start_job

@@ -245,6 +245,15 @@ clean_up() {
     head -1 | sed 's/^/guest crash known from the rig: /')
   [ -z "$rig_fault" ] && [ "$(dmesg | grep -c 'segfault at')" -gt "$segv_before" ] &&
     rig_fault="dom0 process crashed: $(dmesg | grep 'segfault at' | tail -1)"
+  # A Linux guest that ran out of time with its kernel's timer check as its last line: it hung
+  # there for good (README.md, "Known faults"), a fault of the rig's timers, not of the job.
+  if [ -z "$rig_fault" ] && [ "$status" != pass ]; then
+    case $reason in
+      timeout:*)
+        last_kernel=$(grep -E '^\[ *[0-9]+\.[0-9]+\] ' "$dir/console.log" 2>/dev/null | tail -1)
+        case $last_kernel in *"..TIMER: vector="*) rig_fault="guest kernel stuck in its timer check: $last_kernel" ;; esac ;;
+    esac
+  fi
 }
 
 # judge: a negative control passes only when it failed, and failed the way it is meant to.

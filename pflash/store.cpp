@@ -89,7 +89,12 @@ elfwrap::Expected<VarsFile> VarsFile::open(const std::string& path, double lock_
 }
 
 VarsFile::VarsFile(VarsFile&& o) noexcept
-    : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), bytes_(std::move(o.bytes_)), unsynced_(o.unsynced_), syncs_(o.syncs_) {}
+    : path_(std::move(o.path_)),
+      fd_(std::exchange(o.fd_, -1)),
+      bytes_(std::move(o.bytes_)),
+      unsynced_(o.unsynced_),
+      syncs_(o.syncs_),
+      sync_ms_(o.sync_ms_) {}
 
 VarsFile::~VarsFile() {
   if (fd_ >= 0) {
@@ -113,7 +118,9 @@ elfwrap::Status VarsFile::write(const Change& c, std::span<const uint8_t> conten
 
 elfwrap::Status VarsFile::sync() {
   if (!unsynced_) return elfwrap::ok();
+  const auto t0 = std::chrono::steady_clock::now();
   if (::fdatasync(fd_) != 0) return file_error(path_, std::string("fdatasync failed: ") + std::strerror(errno));
+  sync_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   unsynced_ = false;
   ++syncs_;
   return elfwrap::ok();

@@ -44,6 +44,7 @@ class VarsFile {
   elfwrap::Status sync();
   bool unsynced() const { return unsynced_; }
   uint64_t syncs() const { return syncs_; }
+  double sync_ms() const { return sync_ms_; }  // time spent in those syncs
 
  private:
   VarsFile() = default;
@@ -52,6 +53,7 @@ class VarsFile {
   std::vector<uint8_t> bytes_;
   bool unsynced_ = false;
   uint64_t syncs_ = 0;
+  double sync_ms_ = 0;
 };
 
 }  // namespace pflash

@@ -50,7 +50,6 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 int run(const Args& a) {
   const auto started = std::chrono::steady_clock::now();
-  double sync_ms = 0;
   auto file = pflash::VarsFile::open(a.vars, a.lock_wait);
   if (!file) return fail(file.error());
   const auto& bytes = file->bytes();
@@ -69,14 +68,8 @@ int run(const Args& a) {
   if (!plan) return fail(elfwrap::with_file(plan.take_error(), a.vars));
   pflash::CfiFlash flash(bytes, 0x1000);
   const uint32_t domid = static_cast<uint32_t>(*tools::parse_number(a.domid));
-  auto emu = pflash::Emulator::attach(domid, plan->base, flash,
-                                      {[&](const pflash::Change& c) { return file->write(c, flash.contents()); },
-                                       [&] {
-                                         const auto t0 = std::chrono::steady_clock::now();
-                                         auto st = file->sync();
-                                         sync_ms += ms_since(t0);
-                                         return st;
-                                       }});
+  auto emu = pflash::Emulator::attach(
+      domid, plan->base, flash, {[&](const pflash::Change& c) { return file->write(c, flash.contents()); }, [&] { return file->sync(); }});
   if (!emu) return fail(emu.error());
   std::cerr << "xen-pflash: domain " << domid << ": flash at " << elfwrap::hex(plan->base) << "-" << elfwrap::hex(plan->base + plan->size)
             << " (" << (*emu)->vcpus() << " vCPU(s)) from '" << a.vars << "'";
@@ -99,7 +92,7 @@ int run(const Args& a) {
   std::cerr << "xen-pflash: domain " << domid << (g_stop ? ": stopped by a signal" : ": gone") << "; served " << e.ioreqs << " requests ("
             << s.reads << " reads, " << s.writes << " writes, " << e.rep_accesses << " in rep requests); " << s.programs << " programs and "
             << s.erases << " erases saved, " << file->syncs() << " syncs; " << std::fixed << std::setprecision(1) << e.busy_ns / 1e6
-            << " ms answering them, " << sync_ms << " ms of it in syncs";
+            << " ms answering them, " << file->sync_ms() << " ms of it in syncs";
   if (e.unsignalled) std::cerr << "; " << e.unsignalled << " request(s) answered without their event (found by the idle scan)";
   std::cerr << std::endl;
   if (!st) return fail(st.error());

@@ -11,7 +11,8 @@ t=$(scaled 120)
 pvhboot run fw.elf --memory 256 --name "$NAME-init" --vars vars.fd --timeout "$t" --expect 'UEFI Interactive Shell' \
   --console-log init.log --json >init.json 2>init.err || { cat init.err; fail "first boot"; }
 echo "@@BENCH-NVRAM first_boot $(tr -d '\n' <init.json)"
-for i in 1 2 3 4 5; do
+boots=5
+for i in $(seq $boots); do
   for mode in without with; do
     args=; [ $mode = with ] && args="--vars vars.fd"
     pvhboot run fw.elf --memory 256 --name "$NAME-$mode-$i" $args --timeout "$t" --expect 'UEFI Interactive Shell' \
@@ -19,8 +20,8 @@ for i in 1 2 3 4 5; do
     echo "@@BENCH-NVRAM shell_$mode $(tr -d '\n' <"$mode-$i.json")"
   done
 done
-echo "@@BENCH-NVRAM served $(grep -m1 'served' with-5.err)"
-echo "@@BENCH-NVRAM started $(grep -m1 'serving' with-5.err)"
+echo "@@BENCH-NVRAM served $(grep -m1 'served' with-$boots.err)"
+echo "@@BENCH-NVRAM started $(grep -m1 'serving' with-$boots.err)"
 for mode in with without; do
   n=$NAME-loop-$mode
   if [ $mode = with ]; then guest "$n" /jobs/shared/nvram-loop-disk "nvram = \"$PWD/vars.fd\""; else guest "$n" /jobs/shared/nvram-loop-disk; fi ||

@@ -34,7 +34,7 @@ now_ms() { uptime_ms; echo "$UPTIME_MS"; }
 # The job's own clock, clk_ms since its start: the sum of the steps of /proc/uptime between
 # calls, where a step backwards or of more than 30 s (no poll takes that long) counts as 200 ms
 # and is reported as a clock jump (dom0's emulated TSC follows the host's, and jumps with it).
-clock_start() { clk_last=$(now_ms) clk_ms=0 jumps=; }
+clock_start() { uptime_ms; clk_last=$UPTIME_MS clk_ms=0 jumps=; }
 clock() {
   uptime_ms; clk_now=$UPTIME_MS
   case $clk_now in ''|*[!0-9]*) clk_now=$clk_last ;; esac

@@ -26,8 +26,9 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$results"
 dom0=$("$here/build-dom0.sh" | tail -1)
-# The outer emulator: Debian's QEMU 7.2 with our fix (xen-patches/qemu-7.2): unpatched, it aborts
-# in tcg_handle_interrupt when an OVMF guest of the nested Xen writes CR8.
+# The outer emulator: Debian's QEMU 7.2 with our fixes (xen-patches/qemu-7.2): unpatched, it aborts
+# in tcg_handle_interrupt when an OVMF guest of the nested Xen writes CR8, and delivers some
+# interrupts the nested Xen injects twice.
 qemu=$("$top/scripts/build-qemu.sh" --print-path)
 
 # The extra files (our tools, the patched toolstack) as a second initramfs archive, which the

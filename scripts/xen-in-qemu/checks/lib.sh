@@ -37,6 +37,16 @@ guest() {
 
 console_log() { echo "/var/log/xen/console/guest-$1.log"; }
 
+# Xen's console as xenconsoled logs it (dom0's init starts it with --log=all), appended as Xen
+# writes it. hv_mark notes where the log ends now; hv_lines DOMID prints the domain's "(dN)" lines
+# written since: cheap to poll, unlike a copy of Xen's whole 4 MiB ring (xl dmesg), which is what
+# it reads when there is no log. The ring stays the authority for a verdict (the log can lag).
+HV_LOG=/var/log/xen/console/hypervisor.log
+hv_mark() { hv_block=$(( $(stat -c %s "$HV_LOG" 2>/dev/null || echo 0) / 4096 )); }
+hv_lines() {
+  if [ -f "$HV_LOG" ]; then dd if="$HV_LOG" bs=4096 skip="${hv_block:-0}" 2>/dev/null; else xl dmesg; fi | grep "(d$1)"
+}
+
 # wait_console DOMNAME REGEX SECONDS: until the guest's console shows REGEX; prints the dom0 time
 # (ms) it was seen, fails after SECONDS.
 wait_console() {

@@ -1,26 +1,21 @@
 # xen-pflash against a guest of our own that talks CFI to it directly (tests/guests/flash-probe.S):
 # attached while the domain is paused, as pvhboot and xl do; each answer must be the flash's.
+. /harness/checks/lib.sh
 elfwrap vars blank --layout 0x20000 -o vars.fd || exit 1
 printf '%s\n' "name = \"$NAME\"" 'type = "pvh"' 'kernel = "fw.elf"' 'memory = 64' 'on_poweroff = "destroy"' 'on_reboot = "destroy"' >g.cfg
-# The guest's lines are waited for in xenconsoled's log of Xen's console, from where it stood
-# before the domain existed: cheap to poll. Copying Xen's 4 MiB ring (xl dmesg) every 0.2 s took
-# dom0's one vCPU from xen-pflash, the emulator under test, and on a busy host the probe did not
-# finish in its budget. The ring, the authority, is read once at the end.
-hv_log=/var/log/xen/console/hypervisor.log
-hv_block=$(( $(stat -c %s "$hv_log" 2>/dev/null || echo 0) / 4096 ))
+# The probe's lines are waited for with hv_lines (lib.sh), not by copying Xen's 4 MiB ring every
+# 0.2 s, which took dom0's one vCPU from xen-pflash, the emulator under test: on a busy host the
+# probe did not finish in its budget. The ring, the authority, is read once at the end.
+hv_mark
 xl create -p g.cfg || exit 1
 d=$(xl domid "$NAME")
 xen-pflash --domid "$d" --vars vars.fd --base 0xffe00000 &
 pf=$!
 sleep 1
 xl unpause "$NAME"
-probe_lines() {
-  if [ -f "$hv_log" ]; then dd if="$hv_log" bs=4096 skip="$hv_block" 2>/dev/null; else xl dmesg; fi |
-    grep "(d$d) flash-probe"
-}
 # Four fifths of the job's budget, so that a probe that did not finish is reported by this script.
-end=$(( ${TIMEOUT:-90} * 4 / 5 + $(cut -d. -f1 /proc/uptime) ))
-while ! probe_lines | grep -q "flash-probe: done" && [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+end=$(( $(now_ms) + TIMEOUT * 800 ))
+while ! hv_lines "$d" | grep -q "flash-probe: done" && [ "$(now_ms)" -lt "$end" ]; do
   sleep 0.5
 done
 xl dmesg | grep "(d$d) flash-probe" | sed 's/^.*flash-probe/flash-probe/' | tee probe.log

@@ -232,7 +232,13 @@ def guest_cfg(job, jobdir):
                   "itself": "@fw.elf"}[job.get("hvmloader", "patched")]
         cfg = {"name": name, "type": "hvm", "bios": "ovmf", "bios_path_override": "@fw.elf", "firmware_override": loader,
                "memory": 256, "vcpus": 1, "vnc": 0, "sdl": 0, "vga": "none", "serial": "file:/tmp/%s.serial" % name,
-               "on_reboot": "destroy", "on_crash": "destroy"}
+               "on_reboot": "destroy", "on_crash": "destroy",
+               # OVMF polls its serial terminals every 20 ms of its own time, which it counts in
+               # timer ticks; each poll is a round trip to the device model in dom0, slow under
+               # nested TCG. With xl's default mode Xen delivers every tick the guest missed, so
+               # on a busy host the polls take all its time (hvm-same-elf-stock at x2.36: 534 s,
+               # 158 s with this mode; README.md here, "Budgets on a busy host").
+               "timer_mode": "no_missed_ticks_pending"}
     else:
         # on_reboot/on_crash destroy: a triple fault is a reboot for HVM-container guests, and
         # xl's default (restart) would re-create a failing guest behind the next job's back.

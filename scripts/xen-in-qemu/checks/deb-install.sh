@@ -60,7 +60,7 @@ pid=$(pflash_pid "$NAME-a")
 exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
 say "boot 1: xen-pflash pid ${pid:-none}, running $exe"
 [ "$exe" = /usr/sbin/xen-pflash ] || fail "the flash emulator is not the packaged /usr/sbin/xen-pflash ('$exe')"
-t=$(wait_console "$NAME-a" "UEFI Interactive Shell" "$(scaled 180)") || { tail -20 "$(console_log "$NAME-a")"; fail "firmware=\"ovmf\": no shell"; }
+t=$(wait_console "$NAME-a" "UEFI Interactive Shell" 180) || { tail -20 "$(console_log "$NAME-a")"; fail "firmware=\"ovmf\": no shell"; }
 say "boot 1: the shell at dom0 time ${t} ms"
 xl destroy "$NAME-a" || fail "xl destroy"
 /usr/bin/elfwrap vars list vars.fd >vars-after.log 2>&1 || { cat vars-after.log; fail "the VARS copy after boot 1"; }
@@ -68,7 +68,7 @@ say "vars.fd after boot 1: $(head -1 vars-after.log)"
 
 # 2. The packaged 4 MiB image.
 guest "$NAME-b" - 'firmware = "uefi"' "firmware_override = \"$fw4\"" || fail "xl create ($fw4)"
-t=$(wait_console "$NAME-b" "UEFI Interactive Shell" "$(scaled 180)") || { tail -20 "$(console_log "$NAME-b")"; fail "$fw4: no shell"; }
+t=$(wait_console "$NAME-b" "UEFI Interactive Shell" 180) || { tail -20 "$(console_log "$NAME-b")"; fail "$fw4: no shell"; }
 say "boot 2 ($fw4): the shell at dom0 time ${t} ms"
 xl destroy "$NAME-b" || fail "xl destroy"
 

@@ -1,7 +1,9 @@
-# Helpers for the check scripts (sourced). They run in dom0, in the job's directory, with NAME,
-# TIMEOUT (seconds, already multiplied by the load factor) and FACTOR100 in the environment.
+# Helpers for the check scripts (sourced), and the dom0 runner's clocks and budgets. The scripts
+# run in dom0, in the job's directory, with in the environment: NAME; IDLE_TIMEOUT, the job's
+# budget in seconds on an idle host; TIMEOUT, the most it may take (IDLE_TIMEOUT times the highest
+# load factor a budget counts: the runner ends the script sooner once the job's load-scaled budget
+# is used up); FACTOR100, the load factor x100 measured before the job.
 cr=$(printf '\r')  # the UEFI shell ends its lines with CR LF
-now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 say() { echo "$NAME: $*"; }
 # fail: the reason, and any crash dom0's kernel logged (a process killed by a signal, an oops).
 fail() {
@@ -9,8 +11,88 @@ fail() {
   dmesg | grep -iE "segfault|general protection|BUG:|Oops|traps:" | tail -8 | sed "s/^/$NAME: dmesg: /"
   exit 1
 }
-# scaled SECONDS: seconds on an idle host, times this job's load factor.
-scaled() { echo $(( $1 * FACTOR100 / 100 )); }
+
+# ---- clocks, the load factor, budgets ----------------------------------------------------------
+# uptime_ms: UPTIME_MS, the milliseconds of /proc/uptime (two decimals), read by the shell itself:
+# in this dom0 every process a poll starts costs it tens of ms. now_ms prints it.
+uptime_ms() {
+  read -r up _ </proc/uptime
+  UPTIME_MS=$(( ${up%.*} * 1000 + 1${up#*.} * 10 - 1000 ))
+}
+now_ms() { uptime_ms; echo "$UPTIME_MS"; }
+# A clock of its own, clk_ms since clock_start: the sum of the steps of /proc/uptime between
+# calls, where a step backwards or of more than 30 s (no poll takes that long) counts as 200 ms
+# and is noted in `jumps` (dom0's emulated TSC follows the host's, and jumps with it).
+clock_start() { uptime_ms; clk_last=$UPTIME_MS clk_ms=0 jumps=; }
+clock() {
+  uptime_ms; clk_now=$UPTIME_MS
+  case $clk_now in ''|*[!0-9]*) clk_now=$clk_last ;; esac
+  clk_step=$(( clk_now - clk_last ))
+  if [ "$clk_step" -lt 0 ] || [ "$clk_step" -gt 30000 ]; then
+    jumps="${jumps:+$jumps,}$clk_step"; clk_step=200
+  fi
+  clk_ms=$(( clk_ms + clk_step )) clk_last=$clk_now
+}
+
+# The calibration (jobs/calibration): a busybox loop of SPIN_LOOPS iterations takes SPIN_MS_IDLE
+# on an idle host. The runner times it whole before each job (the factor it reports as start).
+SPIN_LOOPS=20000 SPIN_MS_IDLE=600
+[ -f "${CALIBRATION:=/jobs/calibration}" ] && while IFS='=' read -r key val; do
+  case $key in SPIN_LOOPS) SPIN_LOOPS=$val ;; SPIN_MS_IDLE) SPIN_MS_IDLE=$val ;; esac
+done <"$CALIBRATION"
+# load_probe: load_f100, how much slower than on an idle host dom0 runs now (x100), from a tenth of
+# that loop (60 ms idle), between 100 and LOAD_MAX100; load_max100 keeps the highest seen.
+# It measures what slows a job down: the host's other work, the other rig, and dom0's own (an HVM
+# guest's device model, xen-pflash), which a waiting runner or script (at nice 19) yields to.
+LOAD_MAX100=800
+load_probe() {
+  local i=0 t0
+  uptime_ms; t0=$UPTIME_MS
+  while [ $i -lt $(( SPIN_LOOPS / 10 )) ]; do i=$((i + 1)); done
+  uptime_ms
+  load_f100=$(( (UPTIME_MS - t0) * 1000 / SPIN_MS_IDLE ))
+  [ "$load_f100" -lt 100 ] && load_f100=100
+  [ "$load_f100" -gt "$LOAD_MAX100" ] && load_f100=$LOAD_MAX100
+  [ "$load_f100" -gt "${load_max100:-0}" ] && load_max100=$load_f100
+  probe_at=$clk_ms
+}
+# Budgets are seconds on an idle host. budget_start SECONDS starts one on the clock (clock_start
+# first); budget_left counts the time since its last call divided by the load factor, probed again
+# once 5 s have passed (a step across a probe counts at the higher of the two), and is true while
+# some of the budget is left. So a budget holds whether the host is busy when it starts, becomes
+# busy in the middle or is busy on and off, where one factor measured at the start (the way of
+# budgets before) did not: the other rig's work comes and goes within a job. The probes cost dom0
+# about 1% of its time. budget_used and budget_wall say what was used, in idle and real ms.
+budget_start() {
+  clock; load_probe
+  budget_ms=$(( $1 * 1000 )) budget_used=0 budget_wall=0 budget_seen=$clk_ms
+}
+budget_left() {
+  local f
+  clock; f=$load_f100
+  if [ $(( clk_ms - probe_at )) -ge 5000 ]; then
+    load_probe
+    [ "$load_f100" -gt "$f" ] && f=$load_f100
+  fi
+  budget_used=$(( budget_used + (clk_ms - budget_seen) * 100 / f ))
+  budget_wall=$(( budget_wall + clk_ms - budget_seen )) budget_seen=$clk_ms
+  [ "$budget_used" -lt "$budget_ms" ]
+}
+# x100 N: N / 100 with two decimals. budget_factor: the factor the budget was stretched by so far.
+x100() { echo "$(( $1 / 100 )).$(( $1 % 100 / 10 ))$(( $1 % 10 ))"; }
+budget_factor() {
+  local f=100
+  [ "$budget_used" -gt 0 ] && f=$(( budget_wall * 100 / budget_used ))
+  [ "$f" -lt 100 ] && f=100
+  x100 "$f"
+}
+# scaled SECONDS: seconds on an idle host, times the load factor now (or before the job, if that
+# was higher): for a wall-clock timeout given to a program (pvhboot --timeout, sleep).
+scaled() {
+  clock_start; load_probe
+  [ "${FACTOR100:-100}" -gt "$load_f100" ] && load_f100=$FACTOR100
+  echo $(( $1 * load_f100 / 100 ))
+}
 
 # guest DOMNAME DISK [XL.CFG LINE...]: creates a PVH guest of the job's firmware (fw.elf) with the
 # patched xl, booting DISK (read-only; - for none), plus the lines given (nvram = "...", say). A
@@ -48,21 +130,21 @@ hv_lines() {
 }
 
 # wait_console DOMNAME REGEX SECONDS: until the guest's console shows REGEX; prints the dom0 time
-# (ms) it was seen, fails after SECONDS.
+# (ms) it was seen, fails once a budget of SECONDS (on an idle host) is used up.
 wait_console() {
-  local end=$(( $(now_ms) + $3 * 1000 ))
-  while [ "$(now_ms)" -lt "$end" ]; do
+  clock_start; budget_start "$3"
+  while budget_left; do
     grep -Eq "$2" "$(console_log "$1")" 2>/dev/null && { now_ms; return 0; }
     sleep 0.2
   done
   return 1
 }
 
-# wait_gone DOMNAME SECONDS: until the domain is gone.
+# wait_gone DOMNAME SECONDS: until the domain is gone (SECONDS: a budget, as above).
 wait_gone() {
-  local end=$(( $(now_ms) + $2 * 1000 ))
+  clock_start; budget_start "$2"
   while xl domid "$1" >/dev/null 2>&1; do
-    [ "$(now_ms)" -lt "$end" ] || return 1
+    budget_left || return 1
     sleep 0.2
   done
 }
@@ -90,9 +172,9 @@ shell_dmem() {
   n=$(printf '%08X' "$3")
   before=$(dmem_count "$2" "$n")
   type_console "$1" "dmem $3 10\r" || return 1
-  end=$(( $(now_ms) + $4 * 1000 ))
+  clock_start; budget_start "$4"
   while [ "$(dmem_count "$2" "$n")" -le "$before" ]; do
-    [ "$(now_ms)" -lt "$end" ] || return 1
+    budget_left || return 1
     sleep 0.2
   done
   dmem_bytes "$2" "$n"

@@ -26,8 +26,8 @@ for mode in with without; do
   n=$NAME-loop-$mode
   if [ $mode = with ]; then guest "$n" /jobs/shared/nvram-loop-disk "nvram = \"$PWD/vars.fd\""; else guest "$n" /jobs/shared/nvram-loop-disk; fi ||
     fail "xl create"
-  t1=$(wait_console "$n" "LOOP-SET 1$cr?\$" "$(scaled 200)") || fail "loop $mode did not start"
-  t40=$(wait_console "$n" "LOOP-SET 40$cr?\$" "$(scaled 200)") || fail "loop $mode did not end"
+  t1=$(wait_console "$n" "LOOP-SET 1$cr?\$" 200) || fail "loop $mode did not start"
+  t40=$(wait_console "$n" "LOOP-SET 40$cr?\$" 200) || fail "loop $mode did not end"
   echo "@@BENCH-NVRAM setvar_$mode first_ms=$t1 last_ms=$t40 count=39"
   xl destroy "$n"
 done

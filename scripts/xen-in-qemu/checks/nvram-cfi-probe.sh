@@ -13,9 +13,10 @@ xen-pflash --domid "$d" --vars vars.fd --base 0xffe00000 &
 pf=$!
 sleep 1
 xl unpause "$NAME"
-# Four fifths of the job's budget, so that a probe that did not finish is reported by this script.
-end=$(( $(now_ms) + TIMEOUT * 800 ))
-while ! hv_lines "$d" | grep -q "flash-probe: done" && [ "$(now_ms)" -lt "$end" ]; do
+# Four fifths of the job's budget (load-scaled as it goes), so that a probe that did not finish is
+# reported by this script.
+clock_start; budget_start $(( IDLE_TIMEOUT * 4 / 5 ))
+while ! hv_lines "$d" | grep -q "flash-probe: done" && budget_left; do
   sleep 0.5
 done
 xl dmesg | grep "(d$d) flash-probe" | sed 's/^.*flash-probe/flash-probe/' | tee probe.log

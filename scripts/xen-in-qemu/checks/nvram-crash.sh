@@ -9,7 +9,7 @@ for point in 3 14 29; do
   round=$((round + 1))
   n=$NAME-$round
   guest "$n" /jobs/shared/nvram-loop-disk "nvram = \"$PWD/vars.fd\"" || fail "xl create"
-  wait_console "$n" "LOOP-SET $point$cr?\$" "$(scaled 200)" >/dev/null || { tail -5 "$(console_log "$n")"; fail "the loop did not reach $point"; }
+  wait_console "$n" "LOOP-SET $point$cr?\$" 200 >/dev/null || { tail -5 "$(console_log "$n")"; fail "the loop did not reach $point"; }
   pid=$(pflash_pid "$n")
   kill -KILL "$pid" || fail "no xen-pflash to kill"
   sleep 1
@@ -20,8 +20,8 @@ for point in 3 14 29; do
   elfwrap vars list vars.fd >/dev/null || fail "vars list"
   s=$NAME-show-$round
   guest "$s" /jobs/shared/nvram-loop-show-disk "nvram = \"$PWD/vars.fd\"" || fail "xl create"
-  wait_console "$s" 'LOOP-SHOW-END' "$(scaled 200)" >/dev/null || { tail -5 "$(console_log "$s")"; fail "the show boot did not finish"; }
-  wait_gone "$s" "$(scaled 30)"
+  wait_console "$s" 'LOOP-SHOW-END' 200 >/dev/null || { tail -5 "$(console_log "$s")"; fail "the show boot did not finish"; }
+  wait_gone "$s" 30
   present=$(grep -o 'ElfwrapLoop[0-9]* - 0004 Bytes' "$(console_log "$s")" | sed 's/ElfwrapLoop\([0-9]*\).*/\1/' | sort -n | tr '\n' ' ')
   say "round $round: present after recovery: $present"
   i=1

@@ -5,10 +5,10 @@
 elfwrap vars blank --layout 0x20000 -o a.fd && elfwrap vars blank --layout 0x20000 -o b.fd || exit 1
 guest "$NAME-a" /jobs/shared/nvram-set-disk "nvram = \"$PWD/a.fd\"" || fail "xl create a"
 guest "$NAME-b" /jobs/shared/nvram-show-disk "nvram = \"$PWD/b.fd\"" || fail "xl create b"
-wait_console "$NAME-a" 'NVRAM-SET-DONE' "$(scaled 200)" >/dev/null || fail "A did not set its variable"
-wait_console "$NAME-b" 'NVRAM-SHOW-END' "$(scaled 200)" >/dev/null || fail "B did not show"
+wait_console "$NAME-a" 'NVRAM-SET-DONE' 200 >/dev/null || fail "A did not set its variable"
+wait_console "$NAME-b" 'NVRAM-SHOW-END' 200 >/dev/null || fail "B did not show"
 grep -q "45 4C 46 57 52 41 50" "$(console_log "$NAME-b")" && fail "B sees A's variable"
-wait_gone "$NAME-a" "$(scaled 30)"; wait_gone "$NAME-b" "$(scaled 30)"
+wait_gone "$NAME-a" 30; wait_gone "$NAME-b" 30
 elfwrap vars list a.fd | grep -q "ElfwrapNvram .* added" || fail "A's file lacks its variable"
 elfwrap vars list b.fd | grep -q "ElfwrapNvram" && fail "B's file has A's variable"
 say "two files, two guests: A's variable only in a.fd and only seen by A"

@@ -1,8 +1,9 @@
 # SIGINT in the middle of a boot: pvhboot says so, exits 1, and its domain is gone.
-# (Run by the dom0 runner in the job directory; NAME, TIMEOUT, FACTOR100 in the environment.)
+# (Run by the dom0 runner in the job directory; the environment as checks/lib.sh says.)
+. /harness/checks/lib.sh
 pvhboot run fw.elf --memory 256 --name "$NAME" --expect 'never printed' --timeout "$TIMEOUT" --console-log console.pvhboot &
 p=$!
-sleep $(( 4 * FACTOR100 / 100 ))
+sleep "$(scaled 4)"
 kill -INT $p
 wait $p
 rc=$?

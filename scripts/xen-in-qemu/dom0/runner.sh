@@ -7,43 +7,26 @@
 #   XL               xl or xl-patched (the toolstack built with xen-patches/xen-4.17)
 #   CONSOLE_FILE     a file the guest's console also goes to (an HVM guest's serial)
 #   EXPECT FAIL_ON   extended regexes (grep -E) for the console; see tests/xen/jobs.toml
-#   TIMEOUT          seconds on an idle host, multiplied by this job's load factor
+#   TIMEOUT          the job's budget: seconds on an idle host, counted at the load factor
 #   NEGATIVE         a negative control: the regex its failure must show
 #   SEND WAIT_GONE   console input once EXPECT appeared; seconds for the domain to end by itself
 #   RETRY_TRIPLE_FAULT  1: run again (twice at most) when the rig faulted (clean_up says how)
 #   MEMORY SCRIPT    pvhboot's --memory; a cmd job's check script
 #
-# The load factor: before each job a fixed busybox loop is timed (calibration file); a job's
-# budgets are multiplied by measured / idle time (at least 1), and the factor is in its result.
+# The load factor: how much slower than on an idle host dom0 runs, from the time of a fixed busybox
+# loop (the calibration file says how long it takes idle). It is timed before each job (factor_start
+# in the result), and again every 5 s while the runner waits: a budget counts the time that passes
+# divided by the factor of the moment (checks/lib.sh, budget_left), so it holds when the host gets
+# busy in the middle of a job. The result gives the factor the budget was stretched by (factor) and
+# the highest seen (factor_max).
 # Prints "@@RESULT key=value ..." per job, "@@LOG NAME| ..." excerpts and "@@CONSOLE NAME| ..."
 # (the whole console of the job), "@@JSON NAME| ..." (pvhboot's JSON result).
 JOBS=$1
-SPIN_LOOPS=20000 SPIN_MS_IDLE=600
-while IFS='=' read -r key val; do
-  case $key in SPIN_LOOPS) SPIN_LOOPS=$val ;; SPIN_MS_IDLE) SPIN_MS_IDLE=$val ;; esac
-done <"$JOBS/calibration"
-
-# uptime_ms: UPTIME_MS, the milliseconds of /proc/uptime (two decimals), read by the shell itself:
-# in this dom0 every process a poll starts costs it tens of ms (a poll of about nine took ~240 ms),
-# and the clock is read several times a poll. now_ms prints it, where a fork does not matter.
-uptime_ms() {
-  read -r up _ </proc/uptime
-  UPTIME_MS=$(( ${up%.*} * 1000 + 1${up#*.} * 10 - 1000 ))
-}
-now_ms() { uptime_ms; echo "$UPTIME_MS"; }
-# The job's own clock, clk_ms since its start: the sum of the steps of /proc/uptime between
-# calls, where a step backwards or of more than 30 s (no poll takes that long) counts as 200 ms
-# and is reported as a clock jump (dom0's emulated TSC follows the host's, and jumps with it).
-clock_start() { uptime_ms; clk_last=$UPTIME_MS clk_ms=0 jumps=; }
-clock() {
-  uptime_ms; clk_now=$UPTIME_MS
-  case $clk_now in ''|*[!0-9]*) clk_now=$clk_last ;; esac
-  clk_step=$(( clk_now - clk_last ))
-  if [ "$clk_step" -lt 0 ] || [ "$clk_step" -gt 30000 ]; then
-    jumps="${jumps:+$jumps,}$clk_step"; clk_step=200
-  fi
-  clk_ms=$(( clk_ms + clk_step )) clk_last=$clk_now
-}
+# The clocks (uptime_ms, now_ms, clock_start, clock: the job's clock, clk_ms), the calibration,
+# the load probe and budgets are the check scripts' (checks/lib.sh, copied in with them).
+CALIBRATION=$JOBS/calibration
+export CALIBRATION
+. "${0%/*}/checks/lib.sh"
 
 # read_job DIR: the job's fields, known keys only, values taken verbatim.
 read_job() {
@@ -66,8 +49,10 @@ calibrate() {
   spin_ms=$(( $(now_ms) - t0 ))
   FACTOR100=$(( spin_ms * 100 / SPIN_MS_IDLE ))
   [ "$FACTOR100" -lt 100 ] && FACTOR100=100
-  FACTOR=$(awk -v f="$FACTOR100" 'BEGIN { printf "%.2f", f / 100 }')
-  BUDGET_MS=$(( TIMEOUT * 10 * FACTOR100 ))
+  FACTOR=$(x100 "$FACTOR100")
+  # What a program the job starts (pvhboot, a check script) may take at most: the budget at the
+  # highest factor a budget counts. The runner stops it sooner, once the load-scaled budget is used.
+  MAX_S=$(( TIMEOUT * LOAD_MAX100 / 100 ))
 }
 
 # Xen's console as xenconsoled logs it (init starts it with --log=all): appended as Xen writes it.
@@ -107,14 +92,14 @@ start_job() {
       fi ;;
     pvhboot)
       set -- run fw.elf --memory "$MEMORY" --name "$NAME" --console-log "$dir/console.pvhboot" --json \
-        --timeout $(( BUDGET_MS / 1000 )) --expect "$EXPECT"
+        --timeout "$MAX_S" --expect "$EXPECT"
       [ -n "$FAIL_ON" ] && set -- "$@" --fail-on "$FAIL_ON"
       while IFS= read -r arg; do set -- "$@" "$arg"; done <args
       setsid pvhboot "$@" >"$dir/result.json" 2>"$dir/cmd.log" &
       cmdpid=$! ;;
     cmd)
       # A session (and process group) of its own, so that the clean-up reaches its children too.
-      NAME=$NAME TIMEOUT=$(( BUDGET_MS / 1000 )) FACTOR100=$FACTOR100 setsid sh "$SCRIPT" >"$dir/cmd.log" 2>&1 &
+      NAME=$NAME IDLE_TIMEOUT=$TIMEOUT TIMEOUT=$MAX_S FACTOR100=$FACTOR100 setsid sh "$SCRIPT" >"$dir/cmd.log" 2>&1 &
       cmdpid=$! ;;
   esac
 }
@@ -138,10 +123,11 @@ alive() {
   live_domid=$(xl domid "$NAME" 2>/dev/null)
 }
 
-# watch_job: until EXPECT, a FAIL_ON line, the end of the command or domain, or the budget.
+# watch_job: until EXPECT, a FAIL_ON line, the end of the command or domain, or the budget
+# (started with the job: budget_start in run_attempt).
 watch_job() {
   gone_polls=0 src=log
-  while [ -z "$reason" ] && [ "$status" != pass ] && clock && [ "$clk_ms" -lt "$BUDGET_MS" ]; do
+  while [ -z "$reason" ] && [ "$status" != pass ] && budget_left; do
     if [ "$KIND" = xl ]; then
       poll_t0=$clk_ms
       [ -z "$domid" ] && domid=$(xl domid "$NAME" 2>/dev/null)
@@ -186,7 +172,14 @@ watch_job() {
     console_of ring >"$dir/console.log"
     grep -Eq "$EXPECT" "$dir/console.log" && { clock; t_expect=$clk_ms; status=pass; }
   fi
-  [ "$status" != pass ] && [ -z "$reason" ] && reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s x $FACTOR (job clock ${clk_ms} ms)"
+  job_factor=$(budget_factor)
+  if [ "$status" != pass ] && [ -z "$reason" ]; then
+    if [ "$KIND" = cmd ]; then
+      reason="timeout: the check did not end within ${TIMEOUT}s at load factor x$job_factor (job clock ${clk_ms} ms)"
+    else
+      reason="timeout: no match for '$EXPECT' within ${TIMEOUT}s at load factor x$job_factor (job clock ${clk_ms} ms)"
+    fi
+  fi
 }
 
 # send_input: SEND typed on the console, then the domain must end by itself within WAIT_GONE.
@@ -199,13 +192,15 @@ send_input() {
   fi
   [ "$WAIT_GONE" -gt 0 ] || return 0
   clock; t_sent=$clk_ms
-  status=fail reason="domain still running ${WAIT_GONE}s x $FACTOR after the expected line${SEND:+ and the input}"
-  while clock && [ $(( clk_ms - t_sent )) -lt $(( WAIT_GONE * 10 * FACTOR100 )) ]; do
+  budget_start "$WAIT_GONE"
+  status=fail
+  while budget_left; do
     if ! alive; then
       status=pass reason="domain ended $(( clk_ms - t_sent )) ms after the expected line"; break
     fi
     sleep 0.2
   done
+  [ "$status" = pass ] || reason="domain still running ${WAIT_GONE}s at load factor x$(budget_factor) after the expected line${SEND:+ and the input}"
 }
 
 # destroy_domains MESSAGE [all]: destroys the job's NAME-* domains (with all, NAME too), logging
@@ -274,7 +269,7 @@ run_attempt() {
   # What an attempt cut short by a runner crash left (the runner started again).
   destroy_domains "before the attempt: destroying domain %s an earlier runner left" all
   echo "@@JOB-START $NAME $(now_ms)"
-  status=fail reason= t_first= t_expect= domid= live_domid= cmdpid= seen_marks=
+  status=fail reason= t_first= t_expect= domid= live_domid= cmdpid= seen_marks= job_factor= load_max100=100
   segv_before=$(dmesg | grep -c 'segfault at')
   hv_block=$(( $(stat -c %s "$HV_LOG" 2>/dev/null || echo 0) / 4096 ))
   # xenconsoled appends to a guest's log by name, and both the runner and the check scripts read
@@ -283,6 +278,7 @@ run_attempt() {
   rm -f /var/log/xen/console/guest-"$NAME".log /var/log/xen/console/guest-"$NAME"-*.log
   calibrate
   clock_start
+  budget_start "$TIMEOUT"
   start_job
   clock; t_created=$clk_ms
   # The runner's polling (console files, xl domid, greps, every 0.2 s) must not compete with what it
@@ -314,7 +310,7 @@ run_job() {
     run_attempt
   done
   neg=0; [ -n "$NEGATIVE" ] && neg=1
-  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=$FACTOR spin_ms=$spin_ms marks=${seen_marks:-none} clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (earlier attempts: $first)}"
+  echo "@@RESULT name=$NAME status=$status expect_fail=$neg attempts=$attempts create_ms=$t_created first_output_ms=${t_first:--1} expect_ms=${t_expect:--1} destroyed=$gone job_ms=$job_ms factor=${job_factor:-$FACTOR} factor_start=$FACTOR factor_max=$(x100 "$load_max100") spin_ms=$spin_ms marks=${seen_marks:-none} clock_jumps_ms=${jumps:-none} reason=$reason${first:+ (earlier attempts: $first)}"
   # awk, not sed: it ends every line, also a console's last one ("Shell> "), so that the next
   # marker starts a line of its own.
   awk -v n="$NAME" '{ print "@@CONSOLE " n "| " $0 }' "$dir/console.log" 2>/dev/null

@@ -78,10 +78,11 @@ budget_left() {
   budget_wall=$(( budget_wall + clk_ms - budget_seen )) budget_seen=$clk_ms
   [ "$budget_used" -lt "$budget_ms" ]
 }
-# x100 N: N / 100 with two decimals. budget_factor: the factor the budget was stretched by so far.
+# x100 N: N / 100 with two decimals. budget_factor: the factor the budget was stretched by so far,
+# or, before any of it was counted (a job that ended at once), the factor of the last probe.
 x100() { echo "$(( $1 / 100 )).$(( $1 % 100 / 10 ))$(( $1 % 10 ))"; }
 budget_factor() {
-  local f=100
+  local f=${load_f100:-100}
   [ "$budget_used" -gt 0 ] && f=$(( budget_wall * 100 / budget_used ))
   [ "$f" -lt 100 ] && f=100
   x100 "$f"

@@ -55,11 +55,9 @@ calibrate() {
   MAX_S=$(( TIMEOUT * LOAD_MAX100 / 100 ))
 }
 
-# Xen's console as xenconsoled logs it (init starts it with --log=all): appended as Xen writes it.
-HV_LOG=/var/log/xen/console/hypervisor.log
 # console_of [ring]: the guest's PV console (xenconsoled), its serial file, and its "(dN)" lines.
-# Those come from the part of hypervisor.log written since the attempt began (hv_block: its 4 KiB
-# block), which costs a poll little; with "ring", from Xen's whole console ring (xl dmesg: a 4 MiB
+# Those come from the part of xenconsoled's log of Xen's console (HV_LOG, init starts it with
+# --log=all) written since the attempt began (lib.sh's hv_mark, hv_lines), which costs a poll little; with "ring", from Xen's whole console ring (xl dmesg: a 4 MiB
 # copy and grep, which at one poll every 0.2 s kept dom0's one vCPU ~70% busy). The ring is the
 # authority: the log can lag behind it by as long as xenconsoled waits for dom0's vCPU, so a
 # verdict that a line is missing is only given after reading the ring.
@@ -67,11 +65,7 @@ console_of() {
   cat "/var/log/xen/console/guest-$NAME.log" 2>/dev/null
   [ -n "$CONSOLE_FILE" ] && cat "$CONSOLE_FILE" 2>/dev/null
   if [ -n "$domid" ]; then
-    if [ "$1" = ring ] || [ ! -f "$HV_LOG" ]; then
-      xl dmesg 2>/dev/null | grep "(d$domid)"
-    else
-      dd if="$HV_LOG" bs=4096 skip="$hv_block" 2>/dev/null | grep "(d$domid)"
-    fi
+    if [ "$1" = ring ]; then xl dmesg 2>/dev/null | grep "(d$domid)"; else hv_lines "$domid"; fi
   fi
   [ "$KIND" != xl ] && cat "$dir/console.pvhboot" 2>/dev/null
 }
@@ -271,7 +265,7 @@ run_attempt() {
   echo "@@JOB-START $NAME $(now_ms)"
   status=fail reason= t_first= t_expect= domid= live_domid= cmdpid= seen_marks= job_factor= load_max100=100
   segv_before=$(dmesg | grep -c 'segfault at')
-  hv_block=$(( $(stat -c %s "$HV_LOG" 2>/dev/null || echo 0) / 4096 ))
+  hv_mark
   # xenconsoled appends to a guest's log by name, and both the runner and the check scripts read
   # it whole: a retry starts without the earlier attempt's lines (its crash or a FAIL_ON line
   # would otherwise be found again).

@@ -44,9 +44,9 @@ read_job() {
 
 # calibrate: FACTOR100 (the load factor x 100) from the time of a fixed busybox loop.
 calibrate() {
-  t0=$(now_ms); i=0
+  uptime_ms; t0=$UPTIME_MS i=0
   while [ $i -lt "$SPIN_LOOPS" ]; do i=$((i + 1)); done
-  spin_ms=$(( $(now_ms) - t0 ))
+  uptime_ms; spin_ms=$(( UPTIME_MS - t0 ))
   FACTOR100=$(( spin_ms * 100 / SPIN_MS_IDLE ))
   [ "$FACTOR100" -lt 100 ] && FACTOR100=100
   FACTOR=$(x100 "$FACTOR100")
@@ -294,6 +294,10 @@ run_job() {
   dir=$1
   read_job "$dir"
   attempts=1 first= job_ms=0
+  # A job started but not reported was cut short by a runner crash (dom0/init started the runner
+  # again): its result says so, as it says an earlier attempt's rig fault.
+  [ -f "$dir/started" ] && first="the runner crashed during an earlier attempt" attempts=2
+  : >"$dir/started"
   run_attempt
   # At most two more attempts, each only after a rig fault (a busy run has seen two in a row).
   while [ "$status" != pass ] && [ -n "$rig_fault" ] && [ "$RETRY_TRIPLE_FAULT" = 1 ] && [ "$attempts" -lt 3 ]; do
@@ -318,3 +322,6 @@ run_job() {
 for d in $(ls -d "$JOBS"/*/ 2>/dev/null | sort); do
   [ -f "$d/job" ] && [ ! -f "$d/reported" ] && run_job "${d%/}"  # jobs/shared holds files jobs share
 done
+# Every job ran: the only way out with status 0 (dom0/init starts a runner that ended otherwise,
+# by a signal or a shell error, again).
+exit 0

@@ -29,11 +29,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 print=0
 [ "${1:-}" = "--print-dir" ] && print=1
 cache=${ELFWRAP_CACHE:-/var/cache/elfwrap}
-ensure_packages busybox-static cpio gdisk dosfstools mtools e2fsprogs grub-efi-amd64-bin grub-common xorriso kmod faketime
+ensure_packages busybox-static gcc libc6-dev cpio gdisk dosfstools mtools e2fsprogs grub-efi-amd64-bin grub-common xorriso kmod faketime
 kroot=$(debian_kernel)
 marker="elfwrap-guest-disk"
-versions="$(cat "$kroot/VERSION"); $(dpkg-query -W -f='${Package} ${Version}; ' busybox-static grub-efi-amd64-bin dosfstools mtools e2fsprogs xorriso gdisk)"
-key=$( (echo "$versions"; cat "$0" "$top/tests/guests/linux/init") | sha256sum | cut -c1-12)
+versions="$(cat "$kroot/VERSION"); $(dpkg-query -W -f='${Package} ${Version}; ' busybox-static gcc libc6-dev grub-efi-amd64-bin dosfstools mtools e2fsprogs xorriso gdisk)"
+key=$( (echo "$versions"; cat "$0" "$top/tests/guests/linux/init" "$top/tests/guests/linux/physread.c") | sha256sum | cut -c1-12)
 out=$cache/guest-disk/$key
 if [ -f "$out/BUILD-INFO" ]; then
   [ "$print" = 1 ] && echo "$out"
@@ -57,6 +57,8 @@ cp /bin/busybox "$ird/bin/busybox"
 for a in $("$ird/bin/busybox" --list); do [ -e "$ird/bin/$a" ] || ln -s busybox "$ird/bin/$a"; done
 cp "$top/tests/guests/linux/init" "$ird/init"
 chmod 755 "$ird/init"
+# /init reads the ACPI information page and the VM generation ID with it (physread.c says why).
+gcc -static -Os -Wall -Wextra -Werror -o "$ird/bin/physread" "$top/tests/guests/linux/physread.c"
 : >"$ird/modules.order"
 release=$(basename "$(ls -d "$kroot"/lib/modules/*)")
 for m in $(kernel_modules "$kroot" xen-blkfront ext4 isofs efivarfs); do

@@ -26,6 +26,6 @@ status=0
 for ((r = 1; r <= runs; r++)); do
   s=$(date +%s)
   "$top/scripts/xen-e2e.sh" "$build" "$out/run-$r" >"$out/run-$r.log" 2>&1 || status=1
-  progress "run $r: $(tail -n 1 "$out/run-$r/report.txt" 2>/dev/null || echo 'no report'), $(($(date +%s) - s)) s; max load factor $(grep -ho '"max_factor": [0-9.]*' "$out"/run-"$r"/part-*/summary.json 2>/dev/null | awk '{ if ($2 > m) m = $2 } END { print m }')"
+  progress "run $r: $(tail -n 1 "$out/run-$r/report.txt" 2>/dev/null || echo 'no report'), $(($(date +%s) - s)) s; max load factor $(grep -ho '"max_factor": [0-9.]*' "$out"/run-"$r"/summary.json "$out"/run-"$r"/part-*/summary.json 2>/dev/null | awk '{ if ($2 > m) m = $2 } END { print m }')"
 done
 exit $status

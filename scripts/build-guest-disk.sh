@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Linux test guest, built from Debian packages only and without root loop mounts: Debian's
 # kernel (the one dom0 runs), an initramfs of busybox-static and the modules it needs
-# (tests/guests/linux/init), GRUB from grub-efi-amd64-bin (grub-mkimage), and disks made with sgdisk, mkfs.vfat +
+# (tests/guests/linux/init; physread.c, built static), GRUB from grub-efi-amd64-bin (grub-mkimage), and disks made with sgdisk, mkfs.vfat +
 # mtools and mke2fs -d. Same inputs give byte-identical files.
 #
 #   scripts/build-guest-disk.sh [--print-dir]

@@ -86,12 +86,17 @@ vmlinux_of() {
 vmlinux_of "$work/vmlinuz" "$work/vmlinux"
 
 progress "GRUB (one EFI image, its configuration embedded)"
+# The kernel's command line, here and in the ISO's and stub's: console=hvc0, and iomem=relaxed
+# so that physread may map the pages of a VM generation ID. hvmloader gives them the E820 type
+# ACPI NVS (which OvmfXen passes on, edk2 patch 0004), Linux marks such ranges busy, and Debian's
+# kernel (CONFIG_IO_STRICT_DEVMEM=y) refuses /dev/mem mappings of busy ranges unless relaxed: the
+# HVM guest printed "mmap of /dev/mem at 0xfc000000 (4096 bytes): Operation not permitted".
 # grub-mkimage with an embedded (early) configuration: no menu, no timeout, no file of GRUB's
 # own on the disk; and, unlike grub-mkstandalone's memdisk tar, no timestamps in the image.
 cat >"$work/early.cfg" <<'CFG'
 search --no-floppy --file --set=root /vmlinuz
 echo "GRUB: loading /vmlinuz and /initrd.img from ($root)"
-linux /vmlinuz console=hvc0
+linux /vmlinuz console=hvc0 iomem=relaxed
 initrd /initrd.img
 boot
 CFG
@@ -104,7 +109,7 @@ set default=0
 menuentry "elfwrap test guest" {
   search --no-floppy --file --set=root /vmlinuz
   echo "GRUB: loading /vmlinuz and /initrd.img from ($root)"
-  linux /vmlinuz console=hvc0
+  linux /vmlinuz console=hvc0 iomem=relaxed
   initrd /initrd.img
 }
 CFG
@@ -172,7 +177,7 @@ shell_disk() {
 progress "disks: os, os-reboot, os-nvram, os-vmgenid, stub, noesp"
 stamp "$work/vmlinuz" "$work/initrd.img" "$work/BOOTX64.EFI"
 fat_image "$work/esp.fat" 24 "$work/BOOTX64.EFI:/EFI/BOOT/BOOTX64.EFI" "$work/vmlinuz:/vmlinuz" "$work/initrd.img:/initrd.img"
-printf '%s\r\n' '@echo -off' 'echo "startup.nsh: starting the kernel'"'"'s EFI stub"' 'fs0:' '\vmlinuz initrd=\initrd.img console=hvc0' >"$work/startup.nsh"
+printf '%s\r\n' '@echo -off' 'echo "startup.nsh: starting the kernel'"'"'s EFI stub"' 'fs0:' '\vmlinuz initrd=\initrd.img console=hvc0 iomem=relaxed' >"$work/startup.nsh"
 stamp "$work/startup.nsh"
 fat_image "$work/stub.fat" 24 "$work/startup.nsh:/startup.nsh" "$work/vmlinuz:/vmlinuz" "$work/initrd.img:/initrd.img"
 ext4_image "$work/once.ext4" 4 once

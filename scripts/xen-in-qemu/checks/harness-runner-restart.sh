@@ -9,9 +9,10 @@ if [ -f runner-killed ]; then
   exit 0
 fi
 runner=$PPID
-case $(tr '\0' ' ' </proc/"$runner"/cmdline 2>/dev/null) in
+cmdline=$(tr '\0' ' ' </proc/"$runner"/cmdline 2>/dev/null)
+case $cmdline in
   *runner.sh*) ;;
-  *) fail "the parent (pid $runner) is not the runner: $(tr '\0' ' ' </proc/"$runner"/cmdline 2>/dev/null)" ;;
+  *) fail "the parent (pid $runner) is not the runner: $cmdline" ;;
 esac
 printf '%s\n' "name = \"$NAME-a\"" 'type = "pvh"' 'kernel = "fw.elf"' 'memory = 128' >guest.cfg
 xl create -p guest.cfg || fail "xl create -p $NAME-a"

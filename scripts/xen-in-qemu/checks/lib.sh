@@ -107,11 +107,35 @@ guest() {
       'on_reboot = "destroy"' 'on_crash = "destroy"'
     [ "$disk" = - ] || printf '%s\n' "disk = ['format=raw,vdev=xvda,access=ro,target=$disk']"
     for l in "$@"; do case $l in memory*) ;; *) printf '%s\n' "$l" ;; esac; done; } >"$n.cfg"
+  xl_create "$n"
+}
+
+# hvm_guest DOMNAME DISK [XL.CFG LINE...]: the same ELF as an HVM guest's OVMF, through our
+# hvmloader (patched xl), booting DISK as xvde (read-only; - for none; xvde has no emulated IDE
+# twin), plus the lines given (a memory line replaces the default). The guest has no serial port
+# (serial = "none"): OvmfXen's console on Xen is then the PV console alone, as for PVH
+# (console_log, type_console). With a 16550 too, the console splitter writes to both, at the pace
+# of the emulated UART, which is slow in this rig (scripts/xen-in-qemu/README.md).
+hvm_guest() {
+  local n=$1 disk=$2 mem='memory = 256' l
+  shift 2
+  for l in "$@"; do case $l in memory*) mem=$l ;; esac; done
+  { printf '%s\n' "name = \"$n\"" 'type = "hvm"' 'bios = "ovmf"' "bios_path_override = \"$PWD/fw.elf\"" \
+      'firmware_override = "/opt/xen-patched/boot/hvmloader"' "$mem" 'vcpus = 1' 'vnc = 0' 'sdl = 0' \
+      'vga = "none"' 'serial = "none"' 'on_reboot = "destroy"' 'on_crash = "destroy"' \
+      'timer_mode = "no_missed_ticks_pending"'  # see jobs.py's guest_cfg
+    [ "$disk" = - ] || printf '%s\n' "disk = ['format=raw,vdev=xvde,access=ro,target=$disk']"
+    for l in "$@"; do case $l in memory*) ;; *) printf '%s\n' "$l" ;; esac; done; } >"$n.cfg"
+  xl_create "$n"
+}
+
+# xl_create DOMNAME: xl-patched create of DOMNAME.cfg; on failure, prints what there is to read:
+# xl's log, xen-pflash's log, a crash in dmesg.
+xl_create() {
+  local n=$1 rc log
   xl-patched -v create "$n.cfg" >"$n.create.log" 2>&1 && return 0
-  # What a failed create leaves to read: xl's log, xen-pflash's log, a crash in dmesg.
-  local rc=$?
+  rc=$?
   grep -v "^libxl: debug" "$n.create.log" | tail -15 | sed "s/^/$n: xl: /"
-  local log
   log=$(sed -n 's/.*(see \(.*\.log\)).*/\1/p' "$n.create.log" | head -1)
   [ -n "$log" ] && [ -f "$log" ] && sed "s/^/$n: xen-pflash: /" "$log"
   dmesg | grep -i "segfault" | tail -2 | sed "s/^/$n: dmesg: /"
@@ -153,8 +177,9 @@ wait_gone() {
 pflash_pid() { xenstore-read "/local/domain/$(xl domid "$1")/image/pflash-pid" 2>/dev/null; }
 
 # ---- the UEFI shell on an xl guest's PV console ------------------------------------------------
-# type_console DOMNAME TEXT: TEXT (backslash escapes as printf %b: \r is Enter; % is plain) typed on the guest's console, through
-# the pty xenconsoled gives it (xenstore console/tty; a restored domain has another).
+# type_console DOMNAME TEXT: TEXT (backslash escapes as printf %b: \r is Enter; % is plain) typed
+# on the guest's console, through the pty xenconsoled gives it (xenstore console/tty; a restored
+# domain has another).
 type_console() {
   local tty
   tty=$(xenstore-read "/local/domain/$(xl domid "$1")/console/tty") || return 1
@@ -167,30 +192,33 @@ plain() { sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/^\[ *[0-9.]+\] [^|]*\| //' "$1"
 dmem_count() { plain "$1" | grep -cE "^ *$2: "; }
 # dmem_bytes LOG ADDR: the 16 bytes of the last `dmem` line for ADDR, space-separated.
 dmem_bytes() { plain "$1" | grep -E "^ *$2: " | tail -1 | sed -E "s/^ *$2: //" | cut -c1-48 | tr '-' ' ' | xargs; }
-# shell_dmem DOMNAME LOG ADDR SECONDS: types `dmem ADDR 10` and prints the 16 bytes it shows.
+# shell_dmem DOMNAME LOG ADDR SECONDS: types `dmem ADDR 10` and prints the 16 bytes it shows,
+# once the line holds all 16 (the console may show it in pieces).
 shell_dmem() {
-  local n before end
+  local n before bytes=
   n=$(printf '%08X' "$3")
   before=$(dmem_count "$2" "$n")
   type_console "$1" "dmem $3 10\r" || return 1
   clock_start; budget_start "$4"
-  while [ "$(dmem_count "$2" "$n")" -le "$before" ]; do
+  while :; do
+    [ "$(dmem_count "$2" "$n")" -gt "$before" ] && bytes=$(dmem_bytes "$2" "$n") && [ ${#bytes} -eq 47 ] && break
     budget_left || return 1
     sleep 0.2
   done
-  dmem_bytes "$2" "$n"
+  echo "$bytes"
 }
 # le32 B0 B1 B2 B3: the little-endian value of four hex bytes.
 le32() { printf '%d' "0x$4$3$2$1"; }
 # vgia_of BYTES(16 of the information page's second line, 0xfc000010): VGIA, the generation ID's
 # address (offset 20 of libacpi's acpi_info: byte 4 of that line).
 vgia_of() { shift 4; le32 "$1" "$2" "$3" "$4"; }
-# ssdt_has_vmgenid LOG: an `acpiview -s SSDT` dump in LOG holds the device's _CID string.
-ssdt_has_vmgenid() {
+# acpi_dump_has_vmgenid LOG: an `acpiview` dump (of the SSDT or the DSDT) in LOG holds the
+# device's _CID string.
+acpi_dump_has_vmgenid() {
   plain "$1" | sed -nE 's/^[0-9A-F]{8} : (([0-9A-F]{2} |- )+).*/\1/p' | tr -d ' \n-' | grep -q 564D5F47656E5F436F756E746572
 }
 # memmap_range LOG ADDR: "TYPE START-END" of the range `memmap` gives ADDR (its last listing in
-# LOG); memmap_type LOG ADDR: the TYPE alone.
+# LOG).
 memmap_range() {
   local a=$(( $2 )) t r s e
   plain "$1" | grep -E "^[A-Za-z_]+ +[0-9A-F]{16}-[0-9A-F]{16} " | while read -r t r _; do
@@ -198,9 +226,63 @@ memmap_range() {
     [ "$a" -ge "$s" ] && [ "$a" -le "$e" ] && echo "$t $r"
   done | tail -1
 }
-memmap_type() { memmap_range "$1" "$2" | cut -d' ' -f1; }
 # fail_console LOG REASON: fail, showing the end of the guest's console first.
 fail_console() {
   plain "$1" | tail -40 | sed "s/^/$NAME: console: /"
   fail "$2"
+}
+
+# vmgenid_shell DOMNAME TABLE TYPE: the generation ID of an xl guest (ms_vm_genid) seen from its
+# UEFI shell: `acpiview -s TABLE` dumps the table with the device (libacpi puts it in an SSDT for
+# PVH, hvmloader in its DSDT), the ACPI information page (0xfc000000) gives VGIA, `dmem` there
+# shows 16 bytes of ID (not zeros) and `memmap` gives the page the type TYPE (Reserved from
+# libxl's PVH map, ACPI_NVS from hvmloader's). Waits for the shell first; prints what it saw.
+vmgenid_shell() {
+  local n=$1 table=$2 want=$3 log info vgia id type
+  log=$(console_log "$n")
+  wait_console "$n" 'Shell> ' 90 >/dev/null || fail_console "$log" "no shell"
+  sleep 1
+  # The dump, then a line that says it ended (%V%, so that the typed command does not match).
+  type_console "$n" "acpiview -s $table\\rset V $table\\recho ACPIVIEW-%V%-END\\r"
+  wait_console "$n" "ACPIVIEW-$table-END" 120 >/dev/null || fail_console "$log" "acpiview -s $table did not end"
+  info=$(shell_dmem "$n" "$log" 0xfc000010 30) || fail_console "$log" "dmem of the information page"
+  vgia=$(vgia_of $info)
+  say "VGIA $(printf '%#x' "$vgia")"
+  [ "$vgia" -ne 0 ] || fail "VGIA is 0: no generation ID"
+  acpi_dump_has_vmgenid "$log" || fail_console "$log" "acpiview -s $table shows no VM_Gen_Counter device"
+  plain "$log" | grep -E "^ *(Signature|Length|Oem Table ID) +: " | sed "s/^/$n: acpiview: /"
+  id=$(shell_dmem "$n" "$log" "$(printf '%#x' "$vgia")" 30) || fail_console "$log" "dmem at VGIA"
+  say "dmem $(printf '%#x' "$vgia") 10: $id"
+  [ "$id" != "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00" ] || fail "the ID is all zeros"
+  type_console "$n" 'memmap\r'
+  type_console "$n" 'set V END\recho VMGENID-%V%\r'
+  wait_console "$n" 'VMGENID-END' 30 >/dev/null || fail_console "$log" "the shell stopped answering"
+  type=$(memmap_range "$log" "$vgia")
+  say "memmap: ${type:-no range holds VGIA}"
+  type=${type%% *}
+  [ "$type" = "$want" ] || fail_console "$log" "memmap gives the ID's page the type '$type', not $want"
+}
+
+# vmgenid_restore DOMNAME: xl save and xl restore DOMNAME.cfg of a running guest of the
+# os-vmgenid disk (ms_vm_genid = "generate", so the restore generates a new ID that the toolstack
+# writes at VGIA): the guest, which prints the ID's bytes and then again whenever they change,
+# must print a new ID after the restore. Prints both.
+vmgenid_restore() {
+  local n=$1 log id1 id2
+  log=$(console_log "$n")
+  wait_console "$n" 'VMGENID id=[0-9a-f]{32}' 240 >/dev/null || fail_console "$log" "no ID from the guest"
+  id1=$(plain "$log" | sed -n 's/.*VMGENID id=\([0-9a-f]*\).*/\1/p' | head -1)
+  plain "$log" | grep -E "Booting paravirtualized kernel|vmgenid|VMGENID" | head -4 | sed "s/^/$n: guest: /"
+  say "before save: $id1"
+  sleep 2
+  xl-patched save "$n" "$PWD/$n.save" >save.log 2>&1 || { cat save.log; fail "xl save"; }
+  xl domid "$n" >/dev/null 2>&1 && fail "the domain still runs after xl save"
+  say "saved ($(du -m "$n.save" | cut -f1) MiB)"
+  xl-patched restore "$n.cfg" "$PWD/$n.save" >restore.log 2>&1 || { cat restore.log; fail "xl restore"; }
+  rm -f "$n.save"
+  wait_console "$n" 'VMGENID changed id=[0-9a-f]{32}' 120 >/dev/null ||
+    fail_console "$log" "the restored guest did not report a new ID"
+  id2=$(plain "$log" | sed -n 's/.*VMGENID changed id=\([0-9a-f]*\).*/\1/p' | tail -1)
+  say "after restore: $id2"
+  [ "$id2" != "$id1" ] || fail "the ID did not change"
 }

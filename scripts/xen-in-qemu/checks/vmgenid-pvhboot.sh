@@ -14,7 +14,7 @@ pvhboot run fw.elf --memory 256 --generation-id "$guid" --name "$NAME" --timeout
   --expect 'VMGENID-END' || { plain console.pvhboot | tail -30; fail "pvhboot"; }
 log=console.pvhboot
 plain $log | grep -E "^ *(Signature|Oem Table ID) +: |^ *FC0000[01]0: |^ *$(printf '%08X' "$addr"): " | sed "s/^/$NAME: shell: /"
-ssdt_has_vmgenid $log || fail_console $log "acpiview -s SSDT shows no VM_Gen_Counter device"
+acpi_dump_has_vmgenid $log || fail_console $log "acpiview -s SSDT shows no VM_Gen_Counter device"
 vgia=$(vgia_of $(dmem_bytes $log FC000010))
 [ "$vgia" = "$(( addr ))" ] || fail "VGIA is $(printf '%#x' "$vgia"), the plan says $addr"
 got=$(dmem_bytes $log "$(printf '%08X' "$addr")")

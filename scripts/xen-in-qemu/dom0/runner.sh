@@ -293,18 +293,19 @@ run_attempt() {
 run_job() {
   dir=$1
   read_job "$dir"
-  attempts=1 first= job_ms=0
+  attempts=1 first= job_ms=0 retries=0
   # A job started but not reported was cut short by a runner crash (dom0/init started the runner
-  # again): its result says so, as it says an earlier attempt's rig fault.
+  # again): its result says so, as it says an earlier attempt's rig fault. That attempt counts in
+  # attempts, not in the retries below: a job the runner's crash cut short still gets both.
   [ -f "$dir/started" ] && first="the runner crashed during an earlier attempt" attempts=2
   : >"$dir/started"
   run_attempt
   # At most two more attempts, each only after a rig fault (a busy run has seen two in a row).
-  while [ "$status" != pass ] && [ -n "$rig_fault" ] && [ "$RETRY_TRIPLE_FAULT" = 1 ] && [ "$attempts" -lt 3 ]; do
+  while [ "$status" != pass ] && [ -n "$rig_fault" ] && [ "$RETRY_TRIPLE_FAULT" = 1 ] && [ "$retries" -lt 2 ]; do
     first="${first:+$first; }$rig_fault: $reason"
     echo "@@RETRY $NAME attempt $attempts: $rig_fault: $reason"
     tail -n 5 "$dir/console.log" | awk -v n="$NAME" -v a="$attempts" '{ print "@@LOG " n "| attempt " a ": " $0 }'
-    attempts=$((attempts + 1))
+    attempts=$((attempts + 1)) retries=$((retries + 1))
     run_attempt
   done
   neg=0; [ -n "$NEGATIVE" ] && neg=1

@@ -8,11 +8,12 @@
  * direct-mapped RAM (valid_phys_addr_range), and the ACPI information page at 0xfc000000 and a VM
  * generation ID lie far above a small guest's RAM. The mapping is asked for write-back (no
  * O_SYNC), the type the kernel's own mappings of these pages have (the vmgenid driver's memremap,
- * ACPICA's), so PAT does not refuse it as a conflicting type. Exit 1, with the reason on stderr,
- * when the kernel refuses the mapping. */
+ * ACPICA's), so PAT does not refuse it as a conflicting type. Pages the memory map calls ACPI NVS
+ * (an HVM guest's, from hvmloader) are busy resources, which Debian's kernel maps only with
+ * iomem=relaxed on its command line (the test disks' GRUB gives it). Exit 1, with the reason on
+ * stderr, when the kernel refuses the mapping. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
